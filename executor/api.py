@@ -1,0 +1,119 @@
+"""HTTP endpoints: /execute /runtimes /healthz /readyz /info. JSON in, JSON out."""
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from executor import __version__
+from executor.errors import BodyTooLarge, UnsupportedMediaType
+from executor.models import ExecuteRequest
+from executor.service import Executor
+
+
+async def execute(request: Request) -> JSONResponse:
+    """Run a submission; 200 with its status, or a JSON error (see errors.py)."""
+    executor: Executor = request.app.state.executor
+    _require_json(request)
+    body = await _read_body(request, limit_bytes=executor.settings.max_body_kb * 1024)
+    submission = ExecuteRequest.model_validate_json(body)
+    result = await executor.execute(submission)
+    return JSONResponse(result.model_dump(mode="json"))
+
+
+async def runtimes(request: Request) -> JSONResponse:
+    executor: Executor = request.app.state.executor
+    return JSONResponse([r.model_dump() for r in executor.runtimes()])
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Alive: the process answers. Says nothing about runtimes (see /readyz)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """200 once the runtimes passed their self-tests and until shutdown begins, else 503."""
+    executor: Executor = request.app.state.executor
+    if executor.ready and not executor.draining:
+        return JSONResponse({"status": "ready", **executor.load()})
+    state = "draining" if executor.draining else "starting"
+    return JSONResponse({"status": state}, status_code=503)
+
+
+async def info(request: Request) -> JSONResponse:
+    """Which isolation layers are active and why a missing one is missing; limits; load."""
+    executor: Executor = request.app.state.executor
+    isolation = executor.isolation
+    s = executor.settings
+    limits = {
+        name: {"default": getattr(s, f"default_{name}"), "max": getattr(s, f"max_{name}")}
+        for name in (
+            "time_ms",
+            "wall_time_ms",
+            "memory_mb",
+            "output_kb",
+            "processes",
+            "file_size_kb",
+        )
+    }
+    body = {
+        "version": __version__,
+        "isolation": {
+            "mode": isolation.mode.value,
+            "warning": (
+                "isolation is OFF: submitted code runs as the service's own user. Development only."
+                if isolation.mode.value == "none"
+                else None
+            ),
+            "layers": [
+                {"name": layer.name, "active": layer.active, "detail": layer.detail}
+                for layer in isolation.layers
+            ],
+            "uid_pool": (
+                {"base": executor.pool.base_uid, "size": executor.pool.size}
+                if executor.pool is not None
+                else None
+            ),
+        },
+        "limits": limits,
+        "load": executor.load(),
+        "runtimes": [r.model_dump() for r in executor.runtimes()],
+    }
+    return JSONResponse(body)
+
+
+ROUTES = [
+    Route("/execute", execute, methods=["POST"]),
+    Route("/runtimes", runtimes, methods=["GET"]),
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/info", info, methods=["GET"]),
+]
+
+
+def _require_json(request: Request) -> None:
+    # A missing Content-Type is accepted (JSON is the only thing we take); another one is a 415.
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(f"Content-Type must be application/json, got {content_type!r}")
+
+
+async def _read_body(request: Request, *, limit_bytes: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit_bytes`` (not after reading it)."""
+    too_large = BodyTooLarge(
+        f"request body is larger than the maximum {limit_bytes // 1024} KB",
+        maximum_kb=limit_bytes // 1024,
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit_bytes:
+        raise too_large
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)

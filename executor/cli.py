@@ -1,0 +1,46 @@
+"""`executor serve`: parse arguments, load Settings, start uvicorn. No policy lives here."""
+
+import argparse
+import logging
+import os
+import sys
+
+import uvicorn
+
+from executor.app import create_app
+from executor.settings import Settings, SettingsError
+
+STARTUP_FAILURE = 3  # uvicorn's own code for a failed startup; bad settings exit with it too
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="executor", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_environ(os.environ)
+    except SettingsError as exc:
+        print(f"executor: bad setting: {exc}", file=sys.stderr)
+        return STARTUP_FAILURE
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Uvicorn waits this long for runs in flight after SIGTERM: a run, and a compile before it,
+    # may take up to their wall limits.
+    graceful_s = (settings.max_wall_time_ms + settings.compile_wall_time_ms) / 1000 + 5
+    config = uvicorn.Config(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=int(graceful_s),
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else STARTUP_FAILURE

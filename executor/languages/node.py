@@ -1,0 +1,31 @@
+"""Node.js: V8 capped by --max-old-space-size (its address-space reservations are far too big
+for RLIMIT_AS)."""
+
+import re
+
+from executor.languages.plan import LanguagePlan, Toolchain
+from executor.languages.toolchain import candidates, probe_output
+
+
+def find_node() -> list[Toolchain]:
+    """Each node binary found on PATH or in the usual places."""
+    toolchains = []
+    for path in candidates(["node", "nodejs"], ["/usr/bin/node", "/usr/local/bin/node"]):
+        out = probe_output([path, "--version"])
+        if out is not None:
+            toolchains.append(Toolchain(version=out.strip().lstrip("v"), interpreter=path))
+    return toolchains
+
+
+def node_plan() -> LanguagePlan:
+    return LanguagePlan(
+        name="node",
+        aliases=("javascript", "js", "nodejs"),
+        source_suffix=".js",
+        default_main="main.js",
+        run_argv=("{interpreter}", "--max-old-space-size={heap_mb}", "{main}", "{args}"),
+        memory_strategy="heap_flag",
+        oom_markers=(re.compile(r"JavaScript heap out of memory"),),
+        self_test_source="console.log('hello')\n",
+        find_toolchains=find_node,
+    )

@@ -1,0 +1,42 @@
+"""Python: CPython run in isolated mode, capped by RLIMIT_AS."""
+
+import re
+
+from executor.languages.plan import LanguagePlan, Toolchain
+from executor.languages.toolchain import candidates, probe_output
+
+_ASK_INTERPRETER = "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"
+
+
+def find_python() -> list[Toolchain]:
+    """Each CPython 3 found: PATH first (a pyenv shim is resolved to the interpreter behind it by
+    asking it for sys.executable), then the system's."""
+    toolchains = []
+    seen: set[str] = set()
+    for path in candidates(["python3"], ["/usr/bin/python3", "/usr/local/bin/python3"]):
+        out = probe_output([path, "-c", _ASK_INTERPRETER])
+        if out is None:
+            continue
+        executable, version = out.split()[:2]
+        if executable not in seen:
+            seen.add(executable)
+            toolchains.append(Toolchain(version=version, interpreter=executable))
+    return toolchains
+
+
+def python_plan() -> LanguagePlan:
+    """-E -s: no PYTHON* variables, no user site (not -I, which would also drop the script's
+    directory from sys.path and break multi-file programs); -X utf8 whatever the locale;
+    -B: no __pycache__ written into the workspace."""
+    return LanguagePlan(
+        name="python",
+        aliases=("python3", "py"),
+        source_suffix=".py",
+        default_main="main.py",
+        run_argv=("{interpreter}", "-E", "-s", "-B", "-X", "utf8", "{main}", "{args}"),
+        memory_strategy="address_space",
+        address_space_slack_mb=64,
+        oom_markers=(re.compile(r"^MemoryError", re.MULTILINE),),
+        self_test_source="print('hello')\n",
+        find_toolchains=find_python,
+    )

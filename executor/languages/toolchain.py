@@ -1,0 +1,43 @@
+"""Finds runtime binaries on this machine and asks each for its version."""
+
+import os
+import shutil
+import subprocess
+
+PROBE_TIMEOUT_S = 10.0
+
+
+def probe_output(argv: list[str]) -> str | None:
+    """Run a trusted probe command (as the service) and return stdout + stderr, or None."""
+    try:
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            timeout=PROBE_TIMEOUT_S,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return (done.stdout + done.stderr).decode(errors="replace")
+
+
+def candidates(names: list[str], extra_paths: list[str]) -> list[str]:
+    """Absolute paths of binaries: those ``names`` resolve to on PATH first, then ``extra_paths``
+    that exist; duplicates (after resolving symlinks) removed."""
+    found: list[str] = []
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            found.append(path)
+    found.extend(p for p in extra_paths if os.path.exists(p))
+    unique: list[str] = []
+    seen: set[str] = set()
+    for path in found:
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            unique.append(real)
+    return unique

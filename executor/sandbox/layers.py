@@ -1,0 +1,127 @@
+"""Finds which isolation layers work on this kernel and in this container, and why others do not."""
+
+import ctypes
+import ctypes.util
+import os
+import subprocess
+from dataclasses import dataclass
+from enum import StrEnum
+
+from executor.sandbox.child import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, MS_PRIVATE, MS_REC
+from executor.sandbox.identity import RunIdentity
+from executor.sandbox.seccomp import SeccompFilter, SeccompUnavailable, build_filter, probe_seccomp
+
+
+class IsolationMode(StrEnum):
+    """``auto`` uses every layer that works; ``strict`` refuses to start without the uid drop and
+    seccomp; ``none`` runs code as the service's own user, for development only."""
+
+    AUTO = "auto"
+    STRICT = "strict"
+    NONE = "none"
+
+
+class IsolationUnavailable(RuntimeError):
+    """``strict`` was asked for but a required layer does not work here."""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One isolation layer: whether it is active and, if not, why."""
+
+    name: str
+    active: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """The layers every run gets on this replica."""
+
+    mode: IsolationMode
+    uid_drop: bool
+    seccomp: SeccompFilter | None
+    namespaces: bool
+    layers: tuple[Layer, ...]
+
+
+def detect_isolation(mode: IsolationMode, *, probe_identity: RunIdentity) -> Isolation:
+    """Probe each layer with a real short-lived child and return what works.
+
+    ``probe_identity`` is a uid of the pool, used to check that dropping to it works. Raises
+    IsolationUnavailable in ``strict`` mode when the uid drop or seccomp is missing.
+    """
+    if mode is IsolationMode.NONE:
+        why = "EXECUTOR_ISOLATION=none: development only, code runs as the service's own user"
+        layers = tuple(Layer(name, False, why) for name in ("uid_drop", "seccomp", "namespaces"))
+        return Isolation(mode, False, None, False, layers)
+
+    uid_problem = _probe_uid_drop(probe_identity)
+    seccomp, seccomp_problem = _probe_seccomp()
+    ns_problem = _probe_namespaces()
+    if mode is IsolationMode.STRICT:
+        missing = [
+            f"{name}: {problem}"
+            for name, problem in (("uid_drop", uid_problem), ("seccomp", seccomp_problem))
+            if problem
+        ]
+        if missing:
+            raise IsolationUnavailable(
+                "EXECUTOR_ISOLATION=strict but required layers are missing: " + "; ".join(missing)
+            )
+    layers = (
+        Layer("uid_drop", uid_problem is None, uid_problem or "a distinct uid per concurrent run"),
+        Layer(
+            "seccomp",
+            seccomp_problem is None,
+            seccomp_problem or "no sockets but AF_UNIX, no ptrace, mount, keyring, bpf, io_uring",
+        ),
+        Layer(
+            "namespaces",
+            ns_problem is None,
+            ns_problem or "empty network and IPC namespaces, private /tmp, /var/tmp and /dev/shm",
+        ),
+    )
+    return Isolation(
+        mode=mode,
+        uid_drop=uid_problem is None,
+        seccomp=seccomp if seccomp_problem is None else None,
+        namespaces=ns_problem is None and uid_problem is None,
+        layers=layers,
+    )
+
+
+def _probe_uid_drop(identity: RunIdentity) -> str | None:
+    if os.geteuid() != 0:
+        return f"the service runs as uid {os.geteuid()}, not root: it cannot switch uids"
+    try:
+        subprocess.run(
+            ["/bin/true"], user=identity.uid, group=identity.gid, extra_groups=[], check=True
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"switching to uid {identity.uid} failed: {exc}"
+    return None
+
+
+def _probe_seccomp() -> tuple[SeccompFilter | None, str | None]:
+    try:
+        seccomp = build_filter()
+    except SeccompUnavailable as exc:
+        return None, str(exc)
+    return seccomp, probe_seccomp(seccomp)
+
+
+def _probe_namespaces() -> str | None:
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+    def enter() -> None:
+        if libc.unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS) != 0:
+            raise OSError(ctypes.get_errno(), "unshare")
+        if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+            raise OSError(ctypes.get_errno(), "mount")
+
+    try:
+        subprocess.run(["/bin/true"], preexec_fn=enter, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"cannot create network, IPC and mount namespaces (needs CAP_SYS_ADMIN): {exc}"
+    return None

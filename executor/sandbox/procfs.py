@@ -1,0 +1,128 @@
+"""Reads /proc: the processes of a run's tree, their CPU time and resident memory."""
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ProcStat:
+    """One line of /proc/<pid>/stat, reduced to what the supervisor needs."""
+
+    pid: int
+    ppid: int
+    session: int
+    state: str
+    cpu_ticks: int  # utime + stime + cutime + cstime: the process and the children it reaped
+    rss_pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class TreeUsage:
+    """CPU time and resident memory summed over a process tree at one instant."""
+
+    cpu_time_ms: int
+    rss_kb: int
+    pids: tuple[int, ...]
+
+
+def read_stat(pid: int) -> ProcStat | None:
+    """Parse /proc/<pid>/stat, or return None if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # The command name sits in parentheses and may itself hold spaces or ')'.
+    rest = raw[raw.rfind(b")") + 2 :].split()
+    if len(rest) < 22:
+        return None
+    return ProcStat(
+        pid=pid,
+        ppid=int(rest[1]),
+        session=int(rest[3]),
+        state=rest[0].decode(),
+        cpu_ticks=int(rest[11]) + int(rest[12]) + int(rest[13]) + int(rest[14]),
+        rss_pages=int(rest[21]),
+    )
+
+
+def read_all_stats() -> dict[int, ProcStat]:
+    """Every process visible in /proc, keyed by pid."""
+    stats = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            stat = read_stat(int(name))
+            if stat is not None:
+                stats[stat.pid] = stat
+    return stats
+
+
+def real_uid(pid: int) -> int | None:
+    """The real uid of a process from /proc/<pid>/status (reliable even for a process that made
+    itself non-dumpable, whose /proc directory then belongs to root), or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Uid:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def peak_rss_kb(pid: int) -> int:
+    """VmHWM of a live process: its peak resident memory since its last exec, in KB (0 if gone
+    or a zombie)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    return 0
+
+
+def own_rss_kb() -> int:
+    """Resident memory of the calling process, in KB."""
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+
+
+def pids_of_uid(uid: int) -> list[int]:
+    """All processes (zombies included) whose real uid is ``uid``."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            pid = int(name)
+            try:
+                owner = os.stat(f"/proc/{pid}").st_uid
+            except FileNotFoundError:
+                continue
+            # A non-dumpable process shows as root in the directory owner: ask status then.
+            if owner == uid or (owner == 0 and real_uid(pid) == uid):
+                found.append(pid)
+    return found
+
+
+def tree_usage(stats: dict[int, ProcStat], roots: Iterable[int]) -> TreeUsage:
+    """Sum CPU and RSS over ``roots`` and all their descendants in ``stats``."""
+    children: dict[int, list[int]] = {}
+    for stat in stats.values():
+        children.setdefault(stat.ppid, []).append(stat.pid)
+    seen: list[int] = []
+    stack = [pid for pid in roots if pid in stats]
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.append(pid)
+        stack.extend(children.get(pid, ()))
+    ticks = sum(stats[pid].cpu_ticks for pid in seen)
+    pages = sum(stats[pid].rss_pages for pid in seen)
+    return TreeUsage(
+        cpu_time_ms=ticks * 1000 // os.sysconf("SC_CLK_TCK"),
+        rss_kb=pages * (os.sysconf("SC_PAGE_SIZE") // 1024),
+        pids=tuple(seen),
+    )

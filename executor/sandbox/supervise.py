@@ -1,0 +1,250 @@
+"""Spawns one RunSpec, reads its output under a cap, enforces its limits, and measures it."""
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from executor.sandbox.identity import RunIdentity
+from executor.sandbox.janitor import kill_all_processes, signal_all
+from executor.sandbox.procfs import (
+    own_rss_kb,
+    peak_rss_kb,
+    read_all_stats,
+    real_uid,
+    tree_usage,
+)
+from executor.sandbox.spec import KillReason, Outcome, RunSpec
+
+READ_CHUNK_BYTES = 65536
+# Sampling starts fast, so short runs get a reading, and slows down so long runs cost little.
+FIRST_SAMPLE_INTERVAL_S = 0.005
+SAMPLE_INTERVAL_S = 0.02
+# After the main process ends and the tree is killed, pipes close at once; this only bounds a
+# descriptor held open by something the sandbox could not kill.
+DRAIN_TIMEOUT_S = 0.5
+
+
+class SpawnError(RuntimeError):
+    """The command could not be started at all (missing interpreter, setup step refused)."""
+
+
+async def run(
+    spec: RunSpec,
+    *,
+    preexec: Callable[[], None],
+    identity: RunIdentity | None,
+) -> Outcome:
+    """Run ``spec`` to completion and report what happened.
+
+    The child starts in a new session with ``preexec`` applied (see child.make_preexec). The run
+    ends when the main process exits or when a limit is hit: stdout + stderr over
+    ``limits.output_kb`` (kept bytes are returned), tree RSS over ``limits.memory_kb``, tree CPU
+    over ``limits.cpu_time_ms`` or wall time over ``limits.wall_time_ms``. Either way every
+    process of the run is then killed (the whole uid when ``identity`` is set, else the session)
+    before this returns. Raises SpawnError if the command cannot start.
+    """
+    supervisor = _Supervisor(spec, identity=identity)
+    return await supervisor.run(preexec)
+
+
+@dataclass
+class _Stream:
+    fd: int
+    chunks: list[bytes] = field(default_factory=list)
+    truncated: bool = False
+    closed: asyncio.Future[None] | None = None
+
+
+class _Supervisor:
+    def __init__(self, spec: RunSpec, *, identity: RunIdentity | None) -> None:
+        self.spec = spec
+        self.identity = identity
+        self.limits = spec.limits
+        self.output_left = spec.limits.output_kb * 1024
+        self.killed_for: KillReason | None = None
+        self.peak_rss_kb = 0
+        self.peak_cpu_ms = 0
+        self.rss_now_kb = 0
+        self.pid = 0
+
+    async def run(self, preexec: Callable[[], None]) -> Outcome:
+        loop = asyncio.get_running_loop()
+        stdin_fd = _memfd_with(self.spec.stdin)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        # The child starts as a copy of this service; its ru_maxrss keeps that copy's size.
+        fork_rss_kb = own_rss_kb()
+        started = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                list(self.spec.argv),
+                stdin=stdin_fd,
+                stdout=out_w,
+                stderr=err_w,
+                cwd=self.spec.cwd,
+                env=self.spec.env,
+                start_new_session=True,
+                preexec_fn=preexec,
+                close_fds=True,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            raise SpawnError(f"cannot start {self.spec.argv[0]}: {exc}") from exc
+        finally:
+            for fd in (stdin_fd, out_w, err_w):
+                os.close(fd)
+        self.pid = proc.pid
+        streams = (_Stream(out_r), _Stream(err_r))
+        pidfd = os.pidfd_open(proc.pid)
+        exited: asyncio.Future[None] = loop.create_future()
+        try:
+            loop.add_reader(pidfd, _resolve, exited)
+            for stream in streams:
+                self._start_reading(loop, stream)
+            wall_deadline = started + self.limits.wall_time_ms / 1000
+            await self._watch(exited, wall_deadline)
+            _, status, rusage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            wall_ms = int((time.monotonic() - started) * 1000)
+            await self._end_tree()
+            await self._drain(streams)
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            for stream in streams:
+                loop.remove_reader(stream.fd)
+                os.close(stream.fd)
+            if proc.returncode is None:
+                # Only reached when the await above was cancelled (shutdown): kill, then reap.
+                await self._kill(KillReason.SHUTDOWN)
+                _, status, _ = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                await self._end_tree()
+
+        rusage_cpu_ms = int((rusage.ru_utime + rusage.ru_stime) * 1000)
+        return Outcome(
+            exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            stdout=b"".join(streams[0].chunks),
+            stderr=b"".join(streams[1].chunks),
+            stdout_truncated=streams[0].truncated,
+            stderr_truncated=streams[1].truncated,
+            cpu_time_ms=max(rusage_cpu_ms, self.peak_cpu_ms),
+            wall_time_ms=wall_ms,
+            memory_kb=max(self.peak_rss_kb, _exec_maxrss_kb(rusage.ru_maxrss, fork_rss_kb)),
+            killed_for=self.killed_for,
+        )
+
+    async def _watch(self, exited: asyncio.Future[None], wall_deadline: float) -> None:
+        """Sample the tree until the main process exits, killing it at the first limit hit."""
+        interval = FIRST_SAMPLE_INTERVAL_S
+        while not exited.done():
+            remaining = wall_deadline - time.monotonic()
+            if remaining <= 0:
+                await self._kill(KillReason.WALL_TIME_LIMIT)
+                await exited
+                return
+            self._sample()
+            if self.peak_cpu_ms > self.limits.cpu_time_ms:
+                await self._kill(KillReason.CPU_TIME_LIMIT)
+            elif self.rss_now_kb > self.limits.memory_kb:
+                await self._kill(KillReason.MEMORY_LIMIT)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), min(interval, remaining))
+            interval = SAMPLE_INTERVAL_S
+
+    def _sample(self) -> None:
+        stats = read_all_stats()
+        roots = [self.pid]
+        me = os.getpid()
+        # Orphans of the run are re-parented to the service (a subreaper): claim those that are
+        # ours by uid, or by session when there is no uid of the run's own.
+        for st in stats.values():
+            if st.ppid == me and st.pid != self.pid:
+                if self.identity is not None:
+                    if real_uid(st.pid) == self.identity.uid:
+                        roots.append(st.pid)
+                elif st.session == self.pid:
+                    roots.append(st.pid)
+        usage = tree_usage(stats, roots)
+        self.peak_cpu_ms = max(self.peak_cpu_ms, usage.cpu_time_ms)
+        self.rss_now_kb = usage.rss_kb
+        # Each process's own peak since exec (VmHWM): a short run's peak falls between samples.
+        peaks = sum(peak_rss_kb(pid) for pid in usage.pids)
+        self.peak_rss_kb = max(self.peak_rss_kb, peaks, usage.rss_kb)
+
+    async def _kill(self, reason: KillReason) -> None:
+        if self.killed_for is None:
+            self.killed_for = reason
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        if self.identity is not None:
+            await asyncio.to_thread(signal_all, self.identity)
+
+    async def _end_tree(self) -> None:
+        """Whatever the main process left running dies with it."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        if self.identity is not None:
+            await asyncio.to_thread(kill_all_processes, self.identity)
+
+    def _start_reading(self, loop: asyncio.AbstractEventLoop, stream: _Stream) -> None:
+        os.set_blocking(stream.fd, False)
+        stream.closed = loop.create_future()
+        loop.add_reader(stream.fd, self._on_readable, loop, stream)
+
+    def _on_readable(self, loop: asyncio.AbstractEventLoop, stream: _Stream) -> None:
+        try:
+            data = os.read(stream.fd, READ_CHUNK_BYTES)
+        except BlockingIOError:
+            return
+        if not data:
+            loop.remove_reader(stream.fd)
+            _resolve(stream.closed)
+            return
+        if len(data) > self.output_left:
+            data = data[: self.output_left]
+            stream.truncated = True
+        self.output_left -= len(data)
+        if data:
+            stream.chunks.append(data)
+        if stream.truncated:
+            # Stop reading: the cap is reached, and the run ends now rather than at its time limit.
+            loop.remove_reader(stream.fd)
+            _resolve(stream.closed)
+            if self.killed_for is None:
+                self.killed_for = KillReason.OUTPUT_LIMIT
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+
+    async def _drain(self, streams: tuple[_Stream, ...]) -> None:
+        waits = [s.closed for s in streams if s.closed is not None]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*waits), DRAIN_TIMEOUT_S)
+
+
+def _exec_maxrss_kb(maxrss_kb: int, fork_rss_kb: int) -> int:
+    """ru_maxrss counts the pre-exec copy of the service too; when it is no larger than that copy
+    it says nothing about the program, and only the samples do."""
+    return maxrss_kb if maxrss_kb > fork_rss_kb + 2048 else 0
+
+
+def _resolve(future: asyncio.Future[None] | None) -> None:
+    if future is not None and not future.done():
+        future.set_result(None)
+
+
+def _memfd_with(data: bytes) -> int:
+    """A sealed-off in-memory file holding ``data``, positioned at its start (the child's stdin)."""
+    fd = os.memfd_create("stdin", os.MFD_CLOEXEC)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd

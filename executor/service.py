@@ -1,0 +1,418 @@
+"""The execution pipeline: admit (bounded queue) → plan → workdir → compile → run → verdict."""
+
+import asyncio
+import base64
+import binascii
+import codecs
+import logging
+from dataclasses import dataclass
+
+from executor.errors import (
+    BodyTooLarge,
+    InvalidSubmission,
+    LimitTooHigh,
+    ServiceBusy,
+    ServiceUnavailable,
+)
+from executor.languages.plan import LanguagePlan, expand_argv, heap_mb_for
+from executor.languages.registry import Runtime, RuntimeRegistry, all_plans
+from executor.models import (
+    CompileResult,
+    ExecuteRequest,
+    ExecuteResponse,
+    Limits,
+    RuntimeInfo,
+    Status,
+    StreamFlags,
+)
+from executor.sandbox import janitor, supervise
+from executor.sandbox.child import make_preexec, plan_child
+from executor.sandbox.identity import IdentityPool, RunIdentity
+from executor.sandbox.layers import Isolation
+from executor.sandbox.spec import Outcome, ResourceLimits, RunSpec
+from executor.sandbox.workdir import Workdir, create_workdir, remove_workdir
+from executor.settings import Settings
+from executor.verdict import decide_status, signal_name
+
+log = logging.getLogger("executor")
+
+CHILD_PATH = "/usr/local/bin:/usr/bin:/bin"
+LIMIT_NAMES = ("time_ms", "wall_time_ms", "memory_mb", "output_kb", "processes", "file_size_kb")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated request: decoded files, the entry file, and resolved limits."""
+
+    runtime: Runtime
+    files: dict[str, bytes]
+    main: str
+    stdin: bytes
+    args: list[str]
+    limits: ResourceLimits
+
+
+class Executor:
+    """Runs submissions on this replica. Lives on ``app.state``; one per process."""
+
+    def __init__(self, settings: Settings, *, isolation: Isolation, pool: IdentityPool | None):
+        self.settings = settings
+        self.isolation = isolation
+        self.pool = pool
+        self.registry = RuntimeRegistry([])
+        self.concurrency = settings.concurrency()
+        self.queue_size = settings.queue_size()
+        self.ready = False
+        self.draining = False
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._waiting = 0
+        self._running = 0
+
+    # -- startup -------------------------------------------------------------------------------
+
+    async def discover_runtimes(self) -> list[str]:
+        """Find each language's toolchains and keep, per language, the first that passes its
+        self-test through the real sandbox. Returns a line per language for the log."""
+        wanted = self.settings.offered_languages()
+        plans = [p for p in all_plans() if wanted is None or p.name in wanted]
+        found = await asyncio.gather(*(asyncio.to_thread(p.find_toolchains) for p in plans))
+        results = await asyncio.gather(
+            *(
+                self._first_working(plan, toolchains)
+                for plan, toolchains in zip(plans, found, strict=True)
+            )
+        )
+        runtimes = [runtime for runtime, _ in results if runtime is not None]
+        self.registry = RuntimeRegistry(runtimes)
+        return [line for _, line in results]
+
+    async def _first_working(
+        self, plan: LanguagePlan, toolchains: list
+    ) -> tuple[Runtime | None, str]:
+        if not toolchains:
+            return None, f"{plan.name}: not offered (no toolchain found)"
+        problems = []
+        for toolchain in toolchains:
+            runtime = Runtime(plan=plan, toolchain=toolchain)
+            problem = await self.self_test(runtime)
+            if problem is None:
+                return runtime, f"{plan.name} {toolchain.version}: {toolchain.interpreter}"
+            problems.append(f"{toolchain.interpreter}: {problem}")
+        return None, f"{plan.name}: not offered (self-test failed: {'; '.join(problems)})"
+
+    async def self_test(self, runtime: Runtime) -> str | None:
+        """Run the plan's hello world in the sandbox; None if it printed what it should."""
+        plan = runtime.plan
+        main = plan.entry_name(plan.self_test_source)
+        submission = Submission(
+            runtime=runtime,
+            files={main: plan.self_test_source.encode()},
+            main=main,
+            stdin=b"",
+            args=[],
+            limits=self._resolve_limits(Limits(), plan),
+        )
+        try:
+            response = await self._execute_admitted(submission)
+        except Exception as exc:  # a broken toolchain must not stop the service
+            return f"{type(exc).__name__}: {exc}"
+        if response.status != Status.OK or response.stdout != plan.self_test_stdout:
+            detail = (response.compile.stderr if response.compile else "") + response.stderr
+            return f"status {response.status}, stdout {response.stdout!r}, {detail.strip()[:300]}"
+        return None
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def runtimes(self) -> list[RuntimeInfo]:
+        return [
+            RuntimeInfo(language=r.language, version=r.version, aliases=list(r.plan.aliases))
+            for r in self.registry.runtimes
+        ]
+
+    def load(self) -> dict[str, int]:
+        return {
+            "running": self._running,
+            "waiting": self._waiting,
+            "concurrency": self.concurrency,
+            "queue_size": self.queue_size,
+        }
+
+    async def execute(self, request: ExecuteRequest) -> ExecuteResponse:
+        """Validate, queue, run and judge one submission.
+
+        Raises UnknownLanguage / VersionUnavailable (400), InvalidSubmission / LimitTooHigh
+        (422), BodyTooLarge (413) for bad requests, ServiceBusy (429) when the queue is full and
+        ServiceUnavailable (503) while starting or draining. A program that fails is not an
+        error: its status says how it failed.
+        """
+        if not self.ready or self.draining:
+            raise ServiceUnavailable("the service is starting or shutting down; retry shortly")
+        runtime = self.registry.resolve(request.language, version=request.version)
+        submission = self._validate(request, runtime)
+        if self._waiting >= self.queue_size:
+            raise ServiceBusy(
+                f"{self._running} submissions running and {self._waiting} waiting; retry later",
+                retry_after_s=1,
+            )
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            return await self._execute_admitted(submission)
+        finally:
+            self._slots.release()
+
+    def _validate(self, request: ExecuteRequest, runtime: Runtime) -> Submission:
+        s = self.settings
+        plan = runtime.plan
+        if request.code is not None:
+            main = plan.entry_name(request.code)
+            files = {main: request.code.encode()}
+        else:
+            assert request.files is not None  # guaranteed by ExecuteRequest's validator
+            if len(request.files) > s.max_files:
+                raise InvalidSubmission(
+                    f"{len(request.files)} files is more than the maximum {s.max_files}",
+                    maximum=s.max_files,
+                )
+            files = {f.name: _decode_file(f.name, f.content, f.encoding) for f in request.files}
+            main = request.main or request.files[0].name
+        if len(request.args) > s.max_args:
+            raise InvalidSubmission(
+                f"{len(request.args)} arguments is more than the maximum {s.max_args}",
+                maximum=s.max_args,
+            )
+        for arg in request.args:
+            if len(arg.encode()) > s.max_arg_bytes:
+                raise BodyTooLarge(
+                    f"an argument is longer than the maximum {s.max_arg_bytes} bytes",
+                    maximum=s.max_arg_bytes,
+                )
+        return Submission(
+            runtime=runtime,
+            files=files,
+            main=main,
+            stdin=request.stdin.encode(),
+            args=list(request.args),
+            limits=self._resolve_limits(request.limits, plan),
+        )
+
+    def _resolve_limits(self, asked: Limits, plan: LanguagePlan) -> ResourceLimits:
+        """request → operator default (EXECUTOR_DEFAULT_*) → built-in default; each checked
+        against its maximum (EXECUTOR_MAX_*)."""
+        values: dict[str, int] = {}
+        for name in LIMIT_NAMES:
+            value = getattr(asked, name)
+            maximum = getattr(self.settings, f"max_{name}")
+            if value is None:
+                value = getattr(self.settings, f"default_{name}")
+            elif value > maximum:
+                raise LimitTooHigh(
+                    f"limits.{name}={value} is above the maximum {maximum}",
+                    limit=name,
+                    maximum=maximum,
+                )
+            values[name] = value
+        memory_kb = values["memory_mb"] * 1024
+        return ResourceLimits(
+            cpu_time_ms=values["time_ms"],
+            wall_time_ms=values["wall_time_ms"],
+            memory_kb=memory_kb,
+            output_kb=values["output_kb"],
+            processes=values["processes"],
+            file_size_kb=values["file_size_kb"],
+            open_files=self.settings.open_files,
+            address_space_kb=_address_space_kb(plan, memory_kb),
+        )
+
+    def _compile_limits(self, plan: LanguagePlan) -> ResourceLimits:
+        s = self.settings
+        memory_kb = s.compile_memory_mb * 1024
+        return ResourceLimits(
+            cpu_time_ms=s.compile_time_ms,
+            wall_time_ms=s.compile_wall_time_ms,
+            memory_kb=memory_kb,
+            output_kb=s.compile_output_kb,
+            processes=s.compile_processes,
+            file_size_kb=max(s.max_file_size_kb, 65536),
+            open_files=s.open_files,
+            address_space_kb=_address_space_kb(plan, memory_kb),
+        )
+
+    # -- the pipeline --------------------------------------------------------------------------
+
+    async def _execute_admitted(self, submission: Submission) -> ExecuteResponse:
+        identity = await self.pool.acquire() if self.pool is not None else None
+        self._running += 1
+        work: Workdir | None = None
+        try:
+            work = await asyncio.to_thread(
+                create_workdir,
+                self.settings.run_root(),
+                files=submission.files,
+                identity=identity,
+            )
+            return await self._compile_and_run(submission, work, identity)
+        finally:
+            self._running -= 1
+            await asyncio.shield(self._clean_up(work, identity))
+
+    async def _compile_and_run(
+        self, submission: Submission, work: Workdir, identity: RunIdentity | None
+    ) -> ExecuteResponse:
+        runtime = submission.runtime
+        plan = runtime.plan
+        main_class = plan.main_class(
+            submission.main, submission.files[submission.main].decode(errors="replace")
+        )
+        compiled: CompileResult | None = None
+        if plan.compile_argv is not None:
+            limits = self._compile_limits(plan)
+            sources = sorted(n for n in submission.files if n.endswith(plan.source_suffix))
+            argv = expand_argv(
+                plan.compile_argv,
+                toolchain=runtime.toolchain,
+                main=submission.main,
+                main_class=main_class,
+                heap_mb=heap_mb_for(limits.memory_kb),
+                sources=sources,
+                args=[],
+            )
+            outcome = await self._sandboxed(argv, limits, work, identity, b"", plan.env)
+            status = decide_status(outcome, limits=limits, oom_markers=plan.oom_markers)
+            if status in (Status.RUNTIME_ERROR, Status.OUTPUT_LIMIT_EXCEEDED):
+                status = Status.COMPILATION_ERROR
+            compiled = CompileResult(
+                status=status,
+                stdout=_decode_output(outcome.stdout, outcome.stdout_truncated)[0],
+                stderr=_decode_output(outcome.stderr, outcome.stderr_truncated)[0],
+                exit_code=outcome.exit_code,
+                time_ms=outcome.cpu_time_ms,
+                wall_time_ms=outcome.wall_time_ms,
+                memory_kb=outcome.memory_kb,
+            )
+            if status != Status.OK:
+                return ExecuteResponse(
+                    status=status,
+                    stdout="",
+                    stderr="",
+                    exit_code=None,
+                    signal=None,
+                    time_ms=0,
+                    wall_time_ms=0,
+                    memory_kb=0,
+                    truncated=StreamFlags(stdout=False, stderr=False),
+                    invalid_utf8=StreamFlags(stdout=False, stderr=False),
+                    compile=compiled,
+                    language=runtime.language,
+                    version=runtime.version,
+                )
+        argv = expand_argv(
+            plan.run_argv,
+            toolchain=runtime.toolchain,
+            main=submission.main,
+            main_class=main_class,
+            heap_mb=heap_mb_for(submission.limits.memory_kb),
+            sources=[],
+            args=submission.args,
+        )
+        outcome = await self._sandboxed(
+            argv, submission.limits, work, identity, submission.stdin, plan.env
+        )
+        status = decide_status(outcome, limits=submission.limits, oom_markers=plan.oom_markers)
+        stdout, stdout_invalid = _decode_output(outcome.stdout, outcome.stdout_truncated)
+        stderr, stderr_invalid = _decode_output(outcome.stderr, outcome.stderr_truncated)
+        return ExecuteResponse(
+            status=status,
+            stdout=stdout,
+            stderr=stderr,
+            exit_code=outcome.exit_code,
+            signal=signal_name(outcome.signal),
+            time_ms=outcome.cpu_time_ms,
+            wall_time_ms=outcome.wall_time_ms,
+            memory_kb=outcome.memory_kb,
+            truncated=StreamFlags(stdout=outcome.stdout_truncated, stderr=outcome.stderr_truncated),
+            invalid_utf8=StreamFlags(stdout=stdout_invalid, stderr=stderr_invalid),
+            compile=compiled,
+            language=runtime.language,
+            version=runtime.version,
+        )
+
+    async def _sandboxed(
+        self,
+        argv: tuple[str, ...],
+        limits: ResourceLimits,
+        work: Workdir,
+        identity: RunIdentity | None,
+        stdin: bytes,
+        env: dict[str, str],
+    ) -> Outcome:
+        spec = RunSpec(
+            argv=argv,
+            cwd=work.box,
+            env={
+                "PATH": CHILD_PATH,
+                "HOME": work.home,
+                "TMPDIR": work.tmp,
+                "LANG": "C.UTF-8",
+                **env,
+            },
+            limits=limits,
+            stdin=stdin,
+        )
+        child = plan_child(
+            limits,
+            identity=identity,
+            seccomp=self.isolation.seccomp,
+            namespaces=self.isolation.namespaces,
+            private_tmp=work.tmp,
+        )
+        return await supervise.run(spec, preexec=make_preexec(child), identity=identity)
+
+    async def _clean_up(self, work: Workdir | None, identity: RunIdentity | None) -> None:
+        """Remove the workdir and the uid's files in shared places, then free the uid. If the
+        uid's processes cannot be ended, the uid is retired rather than reused."""
+        try:
+            if identity is not None:
+                await asyncio.to_thread(janitor.kill_all_processes, identity)
+                await asyncio.to_thread(janitor.remove_owned_files, identity)
+            if work is not None:
+                await asyncio.to_thread(remove_workdir, work)
+        except janitor.CleanupError:
+            log.exception("retiring uid %s: its processes survived", identity)
+            return
+        if identity is not None and self.pool is not None:
+            self.pool.release(identity)
+
+    async def shutdown(self) -> None:
+        """Stop admitting work; runs in flight end within their wall limit (uvicorn waits)."""
+        self.draining = True
+        self.ready = False
+
+
+def _address_space_kb(plan: LanguagePlan, memory_kb: int) -> int | None:
+    if plan.memory_strategy == "address_space":
+        return memory_kb + plan.address_space_slack_mb * 1024
+    return None
+
+
+def _decode_file(name: str, content: str, encoding: str) -> bytes:
+    if encoding == "utf8":
+        return content.encode()
+    try:
+        return base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidSubmission(f"file {name!r} is not valid base64: {exc}") from None
+
+
+def _decode_output(data: bytes, truncated: bool) -> tuple[str, bool]:
+    """Text of an output stream and whether it held invalid UTF-8 (replaced by U+FFFD). A
+    multi-byte character cut in half by truncation is dropped, not counted as invalid."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        return decoder.decode(data, final=not truncated), False
+    except UnicodeDecodeError:
+        text = codecs.getincrementaldecoder("utf-8")("replace").decode(data, final=not truncated)
+        return text, True

@@ -1,0 +1,5 @@
+public class Uncaught {
+    public static void main(String[] args) {
+        throw new IllegalStateException("boom");
+    }
+}

@@ -1,0 +1,5 @@
+public class Helper {
+    static String greet(String name) {
+        return "Hello, " + name + "!";
+    }
+}

@@ -1,0 +1,2 @@
+console.log("leaving with 3");
+process.exit(3);
