@@ -149,7 +149,7 @@ class Executor:
             raise ServiceUnavailable("the service is starting or shutting down; retry shortly")
         runtime = self.registry.resolve(request.language, version=request.version)
         submission = self._validate(request, runtime)
-        if self._waiting >= self.queue_size:
+        if self._slots.locked() and self._waiting >= self.queue_size:
             raise ServiceBusy(
                 f"{self._running} submissions running and {self._waiting} waiting; retry later",
                 retry_after_s=1,

@@ -1,0 +1,214 @@
+"""The HTTP contract: endpoints, and a clear JSON error (never a 500) for every bad request."""
+
+import json
+
+import pytest
+
+from tests.conftest import Service
+
+HELLO = {"language": "python", "code": "print('hi')"}
+
+
+def error_of(response, status: int) -> dict:
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] and body["error"]["message"]
+    assert "Traceback" not in response.text
+    return body["error"]
+
+
+def test_healthz_and_readyz(service: Service) -> None:
+    assert service.client.get("/healthz").json() == {"status": "ok"}
+    ready = service.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+def test_runtimes_lists_installed_languages(service: Service) -> None:
+    runtimes = {r["language"]: r for r in service.client.get("/runtimes").json()}
+    assert set(runtimes) == {"python", "node", "java"}
+    assert "py" in runtimes["python"]["aliases"] and "js" in runtimes["node"]["aliases"]
+    for runtime in runtimes.values():
+        assert runtime["version"][0].isdigit()
+
+
+def test_response_has_every_field(service: Service) -> None:
+    result = service.execute(HELLO)
+    assert set(result) == {
+        "status", "stdout", "stderr", "exit_code", "signal", "time_ms", "wall_time_ms",
+        "memory_kb", "truncated", "invalid_utf8", "compile", "language", "version",
+    }  # fmt: skip
+    assert result["truncated"] == {"stdout": False, "stderr": False}
+    assert result["compile"] is None
+
+
+@pytest.mark.parametrize("alias", ["python3", "py", "PY", "javascript", "js"])
+def test_aliases(service: Service, alias: str) -> None:
+    code = "print('x')" if "py" in alias.lower() else "console.log('x')"
+    result = service.execute({"language": alias, "code": code})
+    assert result["status"] == "ok" and result["stdout"] == "x\n"
+
+
+def test_version_prefix_matches(service: Service) -> None:
+    installed = service.execute(HELLO)["version"]
+    major_minor = ".".join(installed.split(".")[:2])
+    assert service.execute({**HELLO, "version": major_minor})["status"] == "ok"
+
+
+def test_wrong_version_names_the_installed_one(service: Service) -> None:
+    installed = service.execute(HELLO)["version"]
+    error = error_of(service.client.post("/execute", json={**HELLO, "version": "2.7"}), 400)
+    assert error["code"] == "version_unavailable"
+    assert installed in error["message"]
+
+
+def test_unknown_language(service: Service) -> None:
+    error = error_of(service.client.post("/execute", json={"language": "cobol", "code": "x"}), 400)
+    assert error["code"] == "unknown_language"
+    assert "python" in error["message"]
+
+
+def test_oversized_body_is_413(service: Service) -> None:
+    body = {**HELLO, "stdin": "x" * (4096 * 1024 + 1)}
+    error = error_of(service.client.post("/execute", json=body), 413)
+    assert error["code"] == "body_too_large"
+
+
+def test_oversized_body_without_content_length_is_413(service: Service) -> None:
+    def chunks():
+        yield b'{"language": "python", "code": "print(1)", "stdin": "'
+        for _ in range(5 * 1024):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = service.client.post(
+        "/execute", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert error_of(response, 413)["code"] == "body_too_large"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{",
+        b"not json",
+        b'{"language": "python", "code": "x"',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=["empty", "open-brace", "text", "unterminated", "deeply-nested"],
+)
+def test_malformed_json_is_400(service: Service, raw: bytes) -> None:
+    response = service.client.post(
+        "/execute", content=raw, headers={"content-type": "application/json"}
+    )
+    assert error_of(response, 400)["code"] == "invalid_json"
+
+
+def test_non_utf8_body_is_400(service: Service) -> None:
+    raw = b'{"language": "python", "code": "print(\xff)"}'
+    response = service.client.post(
+        "/execute", content=raw, headers={"content-type": "application/json"}
+    )
+    assert error_of(response, 400)["code"] == "invalid_json"
+
+
+def test_other_content_type_is_415(service: Service) -> None:
+    response = service.client.post(
+        "/execute", content=json.dumps(HELLO), headers={"content-type": "text/plain"}
+    )
+    assert error_of(response, 415)["code"] == "unsupported_media_type"
+
+
+def test_missing_content_type_is_accepted(service: Service) -> None:
+    response = service.client.post("/execute", content=json.dumps(HELLO).encode())
+    assert response.status_code == 200 and response.json()["stdout"] == "hi\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"language": "python"}, "exactly one of 'code'"),
+        (
+            {"language": "python", "code": "x", "files": [{"name": "a.py", "content": "x"}]},
+            "exactly one",
+        ),
+        ({"language": "python", "files": []}, "at least one file"),
+        ({"language": "python", "files": [{"name": "../evil.py", "content": "x"}]}, "'/'"),
+        ({"language": "python", "files": [{"name": "a/b.py", "content": "x"}]}, "'/'"),
+        ({"language": "python", "files": [{"name": "..", "content": "x"}]}, "'..'"),
+        ({"language": "python", "files": [{"name": "a\u0000.py", "content": "x"}]}, "NUL"),
+        ({"language": "python", "files": [{"name": "x" * 300, "content": "x"}]}, "255 bytes"),
+        (
+            {
+                "language": "python",
+                "files": [{"name": "a.py", "content": "1"}, {"name": "a.py", "content": "2"}],
+            },
+            "unique",
+        ),
+        (
+            {"language": "python", "files": [{"name": "a.py", "content": "x"}], "main": "b.py"},
+            "'main'",
+        ),
+        (
+            {
+                "language": "python",
+                "files": [{"name": "a.py", "content": "@@", "encoding": "base64"}],
+            },
+            "base64",
+        ),
+        ({"language": "python", "code": "x", "limits": {"memory_kb": 5}}, "limits.memory_kb"),
+        ({"language": "python", "code": "x", "limits": {"time_ms": -1}}, "limits.time_ms"),
+        ({"language": "python", "code": "x", "limits": {"time_ms": "soon"}}, "limits.time_ms"),
+        ({"language": "python", "code": "x", "surprise": 1}, "surprise"),
+        ({"language": "python", "code": 5}, "code"),
+        ({"language": "python", "code": "x", "args": ["a\u0000b"]}, "NUL"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_invalid_submission_is_422(service: Service, body: dict, fragment: str) -> None:
+    error = error_of(service.client.post("/execute", json=body), 422)
+    assert fragment in error["message"], error
+
+
+def test_limit_above_maximum_names_the_maximum(service: Service) -> None:
+    body = {**HELLO, "limits": {"wall_time_ms": 10**9}}
+    error = error_of(service.client.post("/execute", json=body), 422)
+    assert error["code"] == "limit_too_high"
+    assert error["maximum"] == 60000 and "60000" in error["message"]
+
+
+def test_zero_output_limit_is_a_value_not_unset(service: Service) -> None:
+    result = service.execute({**HELLO, "limits": {"output_kb": 0}})
+    assert result["status"] == "output_limit_exceeded"
+    assert result["stdout"] == "" and result["truncated"]["stdout"] is True
+
+
+def test_base64_files_and_main(service: Service) -> None:
+    import base64
+
+    files = [
+        {
+            "name": "data.bin",
+            "content": base64.b64encode(b"\x00\x01\x02").decode(),
+            "encoding": "base64",
+        },
+        {"name": "run.py", "content": "print(open('data.bin','rb').read())"},
+    ]
+    result = service.execute({"language": "python", "files": files, "main": "run.py"})
+    assert result["status"] == "ok" and result["stdout"] == "b'\\x00\\x01\\x02'\n"
+
+
+def test_unknown_route_and_method_are_json(service: Service) -> None:
+    assert error_of(service.client.get("/nope"), 404)["code"] == "not_found"
+    assert error_of(service.client.get("/execute"), 405)["code"] == "method_not_allowed"
+
+
+def test_info_lists_layers_and_limits(service: Service) -> None:
+    info = service.client.get("/info").json()
+    layers = {layer["name"]: layer for layer in info["isolation"]["layers"]}
+    assert set(layers) == {"uid_drop", "seccomp", "namespaces"}
+    assert all(layer["detail"] for layer in layers.values())
+    assert info["isolation"]["mode"] == "auto" and info["isolation"]["warning"] is None
+    assert info["limits"]["memory_mb"] == {"default": 256, "max": 1024}

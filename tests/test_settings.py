@@ -1,0 +1,30 @@
+"""Settings from EXECUTOR_* variables, and the default concurrency."""
+
+import pytest
+
+from executor.settings import Settings, SettingsError
+
+
+def test_defaults() -> None:
+    settings = Settings.from_environ({"HOME": "/x"})
+    assert settings.default_memory_mb == 256 and settings.max_wall_time_ms == 60000
+    assert settings.concurrency() >= 2
+    assert settings.queue_size() == 16 * settings.concurrency()
+
+
+def test_values_are_read_and_validated() -> None:
+    settings = Settings.from_environ({"EXECUTOR_MAX_CONCURRENCY": "3", "EXECUTOR_MAX_QUEUE": "0"})
+    assert settings.concurrency() == 3 and settings.queue_size() == 0
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"EXECUTOR_MAX_CONCURRENCY": "0"}, "EXECUTOR_MAX_CONCURRENCY='0'"),
+        ({"EXECUTOR_ISOLATION": "loose"}, "EXECUTOR_ISOLATION='loose'"),
+        ({"EXECUTOR_TIMEOUT": "1"}, "unknown setting EXECUTOR_TIMEOUT"),
+    ],
+)
+def test_bad_values_name_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+        Settings.from_environ(environ)
