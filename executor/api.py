@@ -75,6 +75,10 @@ async def info(request: Request) -> JSONResponse:
             ),
         },
         "limits": limits,
+        "warm_compilers": {
+            language: {"ready": warm.ready, "starts": warm.starts}
+            for language, warm in executor.warm_compilers.items()
+        },
         "load": executor.load(),
         "runtimes": [r.model_dump() for r in executor.runtimes()],
     }

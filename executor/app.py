@@ -39,8 +39,10 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
-            await executor.shutdown()
             discovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await discovery
+            await executor.shutdown()
 
     app = Starlette(
         routes=ROUTES,
@@ -90,6 +92,8 @@ async def _discover(executor: Executor) -> None:
         executor.concurrency,
         executor.queue_size,
     )
+    # Until the warm compiler is up, Java compiles with a fresh javac.
+    await executor.start_warm_compilers()
 
 
 def _become_subreaper() -> None:

@@ -30,9 +30,10 @@ from executor.sandbox.child import make_preexec, plan_child
 from executor.sandbox.identity import IdentityPool, RunIdentity
 from executor.sandbox.layers import Isolation
 from executor.sandbox.spec import Outcome, ResourceLimits, RunSpec
-from executor.sandbox.workdir import Workdir, create_workdir, remove_workdir
+from executor.sandbox.workdir import Workdir, add_files, create_workdir, remove_workdir
 from executor.settings import Settings
 from executor.verdict import decide_status, signal_name
+from executor.warm_compiler import WarmCompile, WarmJavac, compiler_identity
 
 log = logging.getLogger("executor")
 
@@ -67,6 +68,8 @@ class Executor:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._waiting = 0
         self._running = 0
+        # Warm compilers by language, started after discovery; absent or not ready → fresh one.
+        self.warm_compilers: dict[str, WarmJavac] = {}
 
     # -- startup -------------------------------------------------------------------------------
 
@@ -85,6 +88,25 @@ class Executor:
         runtimes = [runtime for runtime, _ in results if runtime is not None]
         self.registry = RuntimeRegistry(runtimes)
         return [line for _, line in results]
+
+    async def start_warm_compilers(self) -> None:
+        """Start a warm compiler for each offered language that has one (Java's javac)."""
+        if not self.settings.warm_compiler:
+            return
+        identity = (
+            compiler_identity(self.pool.base_uid, self.pool.size) if self.pool is not None else None
+        )
+        for runtime in self.registry.runtimes:
+            if runtime.plan.warm_compiler:
+                warm = WarmJavac(
+                    runtime.toolchain,
+                    limits=self._compile_limits(runtime.plan),
+                    isolation=self.isolation,
+                    identity=identity,
+                    run_root=self.settings.run_root(),
+                )
+                self.warm_compilers[runtime.language] = warm
+                await warm.start()
 
     async def _first_working(
         self, plan: LanguagePlan, toolchains: list
@@ -267,48 +289,25 @@ class Executor:
         main_class = plan.main_class(
             submission.main, submission.files[submission.main].decode(errors="replace")
         )
-        compiled: CompileResult | None = None
+        compiled = None
         if plan.compile_argv is not None:
-            limits = self._compile_limits(plan)
-            sources = sorted(n for n in submission.files if n.endswith(plan.source_suffix))
-            argv = expand_argv(
-                plan.compile_argv,
-                toolchain=runtime.toolchain,
-                main=submission.main,
-                main_class=main_class,
-                heap_mb=heap_mb_for(limits.memory_kb),
-                sources=sources,
-                args=[],
+            compiled = await self._compile(submission, main_class, work, identity)
+        if compiled is not None and compiled.status != Status.OK:
+            return ExecuteResponse(
+                status=compiled.status,
+                stdout="",
+                stderr="",
+                exit_code=None,
+                signal=None,
+                time_ms=0,
+                wall_time_ms=0,
+                memory_kb=0,
+                truncated=StreamFlags(stdout=False, stderr=False),
+                invalid_utf8=StreamFlags(stdout=False, stderr=False),
+                compile=compiled,
+                language=runtime.language,
+                version=runtime.version,
             )
-            outcome = await self._sandboxed(argv, limits, work, identity, b"", plan.env)
-            status = decide_status(outcome, limits=limits, oom_markers=plan.oom_markers)
-            if status in (Status.RUNTIME_ERROR, Status.OUTPUT_LIMIT_EXCEEDED):
-                status = Status.COMPILATION_ERROR
-            compiled = CompileResult(
-                status=status,
-                stdout=_decode_output(outcome.stdout, outcome.stdout_truncated)[0],
-                stderr=_decode_output(outcome.stderr, outcome.stderr_truncated)[0],
-                exit_code=outcome.exit_code,
-                time_ms=outcome.cpu_time_ms,
-                wall_time_ms=outcome.wall_time_ms,
-                memory_kb=outcome.memory_kb,
-            )
-            if status != Status.OK:
-                return ExecuteResponse(
-                    status=status,
-                    stdout="",
-                    stderr="",
-                    exit_code=None,
-                    signal=None,
-                    time_ms=0,
-                    wall_time_ms=0,
-                    memory_kb=0,
-                    truncated=StreamFlags(stdout=False, stderr=False),
-                    invalid_utf8=StreamFlags(stdout=False, stderr=False),
-                    compile=compiled,
-                    language=runtime.language,
-                    version=runtime.version,
-                )
         argv = expand_argv(
             plan.run_argv,
             toolchain=runtime.toolchain,
@@ -338,6 +337,90 @@ class Executor:
             compile=compiled,
             language=runtime.language,
             version=runtime.version,
+        )
+
+    async def _compile(
+        self,
+        submission: Submission,
+        main_class: str,
+        work: Workdir,
+        identity: RunIdentity | None,
+    ) -> CompileResult:
+        """Compile every source file: through the warm compiler when it can answer, else with a
+        fresh compiler process in the sandbox. Compiler failures become compilation_error; a
+        compiler over its limits, time_limit_exceeded or memory_limit_exceeded."""
+        runtime = submission.runtime
+        plan = runtime.plan
+        limits = self._compile_limits(plan)
+        sources = sorted(n for n in submission.files if n.endswith(plan.source_suffix))
+        warm = await self._compile_warm(submission, sources, limits, work, identity)
+        if warm is not None:
+            return warm
+        assert plan.compile_argv is not None  # only called for compiled languages
+        argv = expand_argv(
+            plan.compile_argv,
+            toolchain=runtime.toolchain,
+            main=submission.main,
+            main_class=main_class,
+            heap_mb=heap_mb_for(limits.memory_kb),
+            sources=sources,
+            args=[],
+        )
+        outcome = await self._sandboxed(argv, limits, work, identity, b"", plan.env)
+        status = decide_status(outcome, limits=limits, oom_markers=plan.oom_markers)
+        if status in (Status.RUNTIME_ERROR, Status.OUTPUT_LIMIT_EXCEEDED):
+            status = Status.COMPILATION_ERROR
+        return CompileResult(
+            status=status,
+            stdout=_decode_output(outcome.stdout, outcome.stdout_truncated)[0],
+            stderr=_decode_output(outcome.stderr, outcome.stderr_truncated)[0],
+            exit_code=outcome.exit_code,
+            time_ms=outcome.cpu_time_ms,
+            wall_time_ms=outcome.wall_time_ms,
+            memory_kb=outcome.memory_kb,
+        )
+
+    async def _compile_warm(
+        self,
+        submission: Submission,
+        sources: list[str],
+        limits: ResourceLimits,
+        work: Workdir,
+        identity: RunIdentity | None,
+    ) -> CompileResult | None:
+        """Compile through the language's warm compiler and put the classes in the box; None
+        when there is none or it cannot answer now (the caller runs a fresh compiler)."""
+        warm = self.warm_compilers.get(submission.runtime.language)
+        if warm is None:
+            return None
+        result: WarmCompile | None = await warm.compile(
+            {name: submission.files[name] for name in sources}, limits=limits
+        )
+        if result is None:
+            return None
+        if result.killed_for is not None:
+            status = decide_status(
+                Outcome(
+                    exit_code=None, signal=None, stdout=b"", stderr=b"",
+                    stdout_truncated=False, stderr_truncated=False, cpu_time_ms=0,
+                    wall_time_ms=0, memory_kb=0, killed_for=result.killed_for,
+                ),
+                limits=limits,
+                oom_markers=(),
+            )  # fmt: skip
+        elif result.exit_code == 0:
+            status = Status.OK
+            await asyncio.to_thread(add_files, work, result.classes, identity=identity)
+        else:
+            status = Status.COMPILATION_ERROR
+        return CompileResult(
+            status=status,
+            stdout="",
+            stderr=result.diagnostics,
+            exit_code=result.exit_code,
+            time_ms=result.cpu_time_ms,
+            wall_time_ms=result.wall_time_ms,
+            memory_kb=result.memory_kb,
         )
 
     async def _sandboxed(
@@ -387,9 +470,12 @@ class Executor:
             self.pool.release(identity)
 
     async def shutdown(self) -> None:
-        """Stop admitting work; runs in flight end within their wall limit (uvicorn waits)."""
+        """Stop admitting work; runs in flight end within their wall limit (uvicorn waits).
+        Then stop the warm compilers."""
         self.draining = True
         self.ready = False
+        for warm in self.warm_compilers.values():
+            await warm.close()
 
 
 def _address_space_kb(plan: LanguagePlan, memory_kb: int) -> int | None:

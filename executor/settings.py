@@ -44,9 +44,13 @@ class Settings(BaseModel):
 
     compile_time_ms: int = Field(10000, ge=1, description="CPU time of a compilation, ms")
     compile_wall_time_ms: int = Field(20000, ge=1, description="real time of a compilation, ms")
-    compile_memory_mb: int = Field(768, ge=64, description="peak RSS of a compilation, MB")
+    compile_memory_mb: int = Field(512, ge=64, description="peak RSS of a compilation, MB")
     compile_output_kb: int = Field(64, ge=1, description="compiler messages kept, KB")
     compile_processes: int = Field(128, ge=1, description="processes + threads of a compilation")
+
+    warm_compiler: bool = Field(
+        True, description="keep a warm javac server (falls back to fresh javac when it is down)"
+    )
 
     max_concurrency: int | None = Field(
         None, ge=1, description="submissions run at once; default from CPUs and memory"

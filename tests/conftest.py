@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,9 +62,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_service(tmp_path: Path, env: dict[str, str] | None = None) -> Service:
-    """Start `python -m executor serve` on a free loopback port and wait for /readyz."""
+def start_service(
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    *,
+    warm: bool = False,
+    launcher: Callable[[list[str]], list[str]] | None = None,
+) -> Service:
+    """Start `python -m executor serve` on a free loopback port and wait for /readyz (and, with
+    ``warm``, for the warm Java compiler, so Java tests take one path every time).
+
+    ``launcher`` wraps the command (e.g. in ``capsh --drop=...``); it must exec the service in
+    the same process, so that the SIGTERM of stop_service reaches it."""
     port = free_port()
+    argv = [sys.executable, "-m", "executor", "serve", "--port", str(port)]
     log_path = tmp_path / f"executor-{port}.log"
     child_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -74,7 +85,7 @@ def start_service(tmp_path: Path, env: dict[str, str] | None = None) -> Service:
     }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "executor", "serve", "--port", str(port)],
+            launcher(argv) if launcher is not None else argv,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=child_env,
@@ -88,13 +99,18 @@ def start_service(tmp_path: Path, env: dict[str, str] | None = None) -> Service:
         if process.poll() is not None:
             raise RuntimeError(f"executor exited with {process.returncode}:\n{service.log()}")
         try:
-            if client.get("/readyz").status_code == 200:
+            if client.get("/readyz").status_code == 200 and (not warm or warm_ready(service)):
                 return service
         except httpx.TransportError:
             pass
         time.sleep(0.05)
     stop_service(service)
     raise RuntimeError(f"executor not ready after {READY_TIMEOUT_S}s:\n{service.log()}")
+
+
+def warm_ready(service: Service) -> bool:
+    warm = service.client.get("/info").json()["warm_compilers"]
+    return all(state["ready"] for state in warm.values())
 
 
 def stop_service(service: Service) -> None:
@@ -111,7 +127,7 @@ def stop_service(service: Service) -> None:
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One service for the whole session, with every isolation layer this machine allows."""
-    svc = start_service(tmp_path_factory.mktemp("service"))
+    svc = start_service(tmp_path_factory.mktemp("service"), warm=True)
     offered = {r["language"] for r in svc.client.get("/runtimes").json()}
     missing = set(LANGUAGES) - offered
     if missing:

@@ -98,6 +98,7 @@ def java_plan() -> LanguagePlan:
             "    }\n"
             "}\n"
         ),
+        warm_compiler=True,
         main_name_for=java_file_name,
         main_class_for=java_main_class,
         find_toolchains=find_java,

@@ -51,6 +51,8 @@ class LanguagePlan:
     main_name_for: Callable[[str], str] | None = None
     main_class_for: Callable[[str, str], str] | None = None
     find_toolchains: Callable[[], list[Toolchain]] = field(default=lambda: [])
+    # A long-lived compiler the service keeps warm (see warm_compiler.py); fresh one as fallback.
+    warm_compiler: bool = False
 
     def entry_name(self, code: str) -> str:
         """The file name a single ``code`` string is saved under."""

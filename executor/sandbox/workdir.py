@@ -1,5 +1,6 @@
 """A fresh working directory per run: sources in, owned by the run's uid, always removed."""
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -51,6 +52,49 @@ def create_workdir(
                 os.path.join(work.box, name), identity.uid, identity.gid, follow_symlinks=False
             )
     return work
+
+
+def add_files(work: Workdir, files: dict[str, bytes], *, identity: RunIdentity | None) -> None:
+    """Write ``files`` into the box, by relative path (``pkg/Name.class``), creating directories,
+    owned by ``identity``. Call it only while no process of the run is alive: it replaces an
+    existing file of that name, opens nothing through a symlink (O_NOFOLLOW at every step) and
+    refuses a path with an empty, '.' or '..' component. Raises ValueError for such a path."""
+    box_fd = os.open(work.box, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for path, content in files.items():
+            *dirs, name = path.split("/")
+            if any(part in ("", ".", "..") or "\x00" in part for part in (*dirs, name)):
+                raise ValueError(f"refusing to write {path!r}")
+            dir_fd = os.dup(box_fd)
+            try:
+                for part in dirs:
+                    try:
+                        os.mkdir(part, 0o700, dir_fd=dir_fd)
+                        _give(part, dir_fd, identity)
+                    except FileExistsError:
+                        pass
+                    next_fd = os.open(
+                        part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd
+                    )
+                    os.close(dir_fd)
+                    dir_fd = next_fd
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=dir_fd)
+                fd = os.open(
+                    name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd
+                )
+                with os.fdopen(fd, "wb") as f:
+                    f.write(content)
+                _give(name, dir_fd, identity)
+            finally:
+                os.close(dir_fd)
+    finally:
+        os.close(box_fd)
+
+
+def _give(name: str, dir_fd: int, identity: RunIdentity | None) -> None:
+    if identity is not None:
+        os.chown(name, identity.uid, identity.gid, dir_fd=dir_fd, follow_symlinks=False)
 
 
 def prepare_parent(parent: str) -> None:

@@ -1,0 +1,6 @@
+public class MissingSymbol {
+    public static void main(String[] args) {
+        System.out.println(undefinedVariable);
+        new Nowhere();
+    }
+}

@@ -1,0 +1,5 @@
+public class SomethingElse {
+    public static void main(String[] args) {
+        System.out.println("x");
+    }
+}
