@@ -94,6 +94,8 @@ async def _discover(executor: Executor) -> None:
     )
     # Until the warm compiler is up, Java compiles with a fresh javac.
     await executor.start_warm_compilers()
+    for line in await executor.verify_deferred_self_tests():
+        log.info("runtime %s", line)
 
 
 def _become_subreaper() -> None:

@@ -4,7 +4,9 @@ import asyncio
 import base64
 import binascii
 import codecs
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from executor.errors import (
@@ -108,6 +110,22 @@ class Executor:
                 self.warm_compilers[runtime.language] = warm
                 await warm.start()
 
+    async def verify_deferred_self_tests(self) -> list[str]:
+        """Run the full self-test of runtimes that were admitted on their quick startup check
+        (Java: compile and run a hello world, through the warm compiler once it is up). A
+        runtime that fails is withdrawn. Returns a line per runtime for the log."""
+        lines = []
+        for runtime in list(self.registry.runtimes):
+            if runtime.plan.startup_check_argv is None:
+                continue
+            problem = await self.self_test(runtime)
+            if problem is None:
+                lines.append(f"{runtime.language}: full self-test passed")
+                continue
+            lines.append(f"{runtime.language}: withdrawn, full self-test failed: {problem}")
+            self.registry = RuntimeRegistry([r for r in self.registry.runtimes if r != runtime])
+        return lines
+
     async def _first_working(
         self, plan: LanguagePlan, toolchains: list
     ) -> tuple[Runtime | None, str]:
@@ -116,11 +134,38 @@ class Executor:
         problems = []
         for toolchain in toolchains:
             runtime = Runtime(plan=plan, toolchain=toolchain)
-            problem = await self.self_test(runtime)
+            problem = await self._startup_check(runtime)
             if problem is None:
                 return runtime, f"{plan.name} {toolchain.version}: {toolchain.interpreter}"
             problems.append(f"{toolchain.interpreter}: {problem}")
         return None, f"{plan.name}: not offered (self-test failed: {'; '.join(problems)})"
+
+    async def _startup_check(self, runtime: Runtime) -> str | None:
+        """The check a runtime must pass before it is offered: its plan's quick command when it
+        has one (a JVM start, where a hello world would need a compile first), else its full
+        self-test. None if it passed, else why not."""
+        plan = runtime.plan
+        if plan.startup_check_argv is None:
+            return await self.self_test(runtime)
+        limits = self._resolve_limits(Limits(), plan)
+        argv = expand_argv(
+            plan.startup_check_argv,
+            toolchain=runtime.toolchain,
+            main="",
+            main_class="",
+            heap_mb=heap_mb_for(limits.memory_kb),
+            sources=[],
+            args=[],
+        )
+        try:
+            async with self._workspace({}) as (work, identity):
+                outcome = await self._sandboxed(argv, limits, work, identity, b"", plan.env)
+        except Exception as exc:  # a broken toolchain must not stop the service
+            return f"{type(exc).__name__}: {exc}"
+        status = decide_status(outcome, limits=limits, oom_markers=plan.oom_markers)
+        if status != Status.OK:
+            return f"{' '.join(argv)}: {status}, {outcome.stderr[-300:].decode(errors='replace')}"
+        return None
 
     async def self_test(self, runtime: Runtime) -> str | None:
         """Run the plan's hello world in the sandbox; None if it printed what it should."""
@@ -266,17 +311,23 @@ class Executor:
     # -- the pipeline --------------------------------------------------------------------------
 
     async def _execute_admitted(self, submission: Submission) -> ExecuteResponse:
+        async with self._workspace(submission.files) as (work, identity):
+            return await self._compile_and_run(submission, work, identity)
+
+    @contextlib.asynccontextmanager
+    async def _workspace(
+        self, files: dict[str, bytes]
+    ) -> AsyncIterator[tuple[Workdir, RunIdentity | None]]:
+        """A uid of the pool and a fresh workdir holding ``files``; on exit, whatever happened,
+        the uid's processes and files are gone and the uid is free again."""
         identity = await self.pool.acquire() if self.pool is not None else None
         self._running += 1
         work: Workdir | None = None
         try:
             work = await asyncio.to_thread(
-                create_workdir,
-                self.settings.run_root(),
-                files=submission.files,
-                identity=identity,
+                create_workdir, self.settings.run_root(), files=files, identity=identity
             )
-            return await self._compile_and_run(submission, work, identity)
+            yield work, identity
         finally:
             self._running -= 1
             await asyncio.shield(self._clean_up(work, identity))

@@ -99,6 +99,7 @@ def java_plan() -> LanguagePlan:
             "}\n"
         ),
         warm_compiler=True,
+        startup_check_argv=("{interpreter}", *JVM_FLAGS, "-Xmx{heap_mb}m", "-version"),
         main_name_for=java_file_name,
         main_class_for=java_main_class,
         find_toolchains=find_java,

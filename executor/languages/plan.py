@@ -47,6 +47,10 @@ class LanguagePlan:
     oom_markers: tuple[re.Pattern[str], ...] = ()
     self_test_source: str = ""
     self_test_stdout: str = "hello\n"
+    # A quick command that must exit 0 in the sandbox before the language is offered, for a
+    # language whose self-test is slow (Java's needs a compile); the full self-test then runs
+    # in the background and withdraws the language if it fails. None: the self-test gates.
+    startup_check_argv: tuple[str, ...] | None = None
     # Hooks for what data cannot say (Java: the file and class follow the source's public class).
     main_name_for: Callable[[str], str] | None = None
     main_class_for: Callable[[str, str], str] | None = None

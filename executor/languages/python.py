@@ -9,12 +9,12 @@ _ASK_INTERPRETER = "import sys; print(sys.executable); print('%d.%d.%d' % sys.ve
 
 
 def find_python() -> list[Toolchain]:
-    """Each CPython 3 found: PATH first (a pyenv shim is resolved to the interpreter behind it by
-    asking it for sys.executable), then the system's."""
+    """Each CPython 3 binary found: PATH first (wrapper scripts such as pyenv shims skipped),
+    then the system's; each is asked for its version and real path."""
     toolchains = []
     seen: set[str] = set()
     for path in candidates(["python3"], ["/usr/bin/python3", "/usr/local/bin/python3"]):
-        out = probe_output([path, "-c", _ASK_INTERPRETER])
+        out = probe_output([path, "-I", "-S", "-c", _ASK_INTERPRETER])
         if out is None:
             continue
         executable, version = out.split()[:2]

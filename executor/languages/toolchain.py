@@ -25,8 +25,8 @@ def probe_output(argv: list[str]) -> str | None:
 
 
 def candidates(names: list[str], extra_paths: list[str]) -> list[str]:
-    """Absolute paths of binaries: those ``names`` resolve to on PATH first, then ``extra_paths``
-    that exist; duplicates (after resolving symlinks) removed."""
+    """Absolute paths of ELF binaries: those ``names`` resolve to on PATH first, then
+    ``extra_paths`` that exist; duplicates (after resolving symlinks) and scripts removed."""
     found: list[str] = []
     for name in names:
         path = shutil.which(name)
@@ -37,7 +37,17 @@ def candidates(names: list[str], extra_paths: list[str]) -> list[str]:
     seen: set[str] = set()
     for path in found:
         real = os.path.realpath(path)
-        if real not in seen:
+        if real not in seen and _is_elf(real):
             seen.add(real)
             unique.append(real)
     return unique
+
+
+def _is_elf(path: str) -> bool:
+    # A wrapper script (a pyenv or asdf shim) re-resolves the interpreter on every call, which
+    # costs 100-200 ms a run, and may live where the run's uid cannot read it: only binaries.
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False

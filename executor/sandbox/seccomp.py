@@ -5,6 +5,7 @@ import functools
 import os
 import platform
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -279,17 +280,6 @@ _AARCH64 = _ArchSpec(
     },
 )
 
-# The probe child exits 0 when the filter refuses AF_INET and allows AF_UNIX.
-_PROBE_NOT_REFUSED = 3
-_PROBE_CODE = f"""
-import socket
-socket.socket(socket.AF_UNIX).close()
-try:
-    socket.socket(socket.AF_INET)
-except PermissionError:
-    raise SystemExit(0)
-raise SystemExit({_PROBE_NOT_REFUSED})
-"""
 
 _ARCHES: Mapping[str, _ArchSpec] = {"x86_64": _X86_64, "aarch64": _AARCH64}
 # Other spellings of the same machines (BSD-style uname, Docker platform names).
@@ -417,22 +407,22 @@ def build_filter(*, machine: str | None = None) -> SeccompFilter:
 def probe_seccomp(filter: SeccompFilter, *, timeout_ms: int = 10_000) -> str | None:
     """Check that ``filter`` installs and works here by running one short child under it.
 
-    Returns None when a Python child started with the filter ran, was refused an AF_INET
-    socket and could open an AF_UNIX one; otherwise a readable reason (kernel refused the
+    Returns None when a child installed the filter, was then refused an AF_INET socket and
+    could open an AF_UNIX one, and exec'd /bin/true; otherwise a readable reason (kernel refused the
     filter, child killed, socket not refused, no answer within ``timeout_ms``). Never raises
     for those outcomes, so the caller can record the reason and run without this layer.
     """
     if not filter._prepared.native:
         return f"filter built for {filter.arch}, but this process runs {platform.machine()}"
-    if not sys.executable:
-        return "no Python interpreter path (sys.executable is empty) to run the probe child"
     # The child writes the real exception here: Popen reports any failure in preexec_fn as a
     # bare "Exception occurred in preexec_fn", which would hide the errno.
     read_fd, write_fd = os.pipe()
     try:
+        # The checks run in the child right after the install, before exec: a probe costs one
+        # fork and an exec of /bin/true, not an interpreter start.
         completed = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", _PROBE_CODE],
-            preexec_fn=functools.partial(_install_reporting, filter, report_fd=write_fd),
+            ["/bin/true"],
+            preexec_fn=functools.partial(_install_and_check, filter, report_fd=write_fd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -445,21 +435,17 @@ def probe_seccomp(filter: SeccompFilter, *, timeout_ms: int = 10_000) -> str | N
         os.close(write_fd)
         write_fd = -1
         detail = _read_all(read_fd).decode(errors="replace") or str(exc)
-        return f"installing the seccomp filter failed: {detail}"
+        return f"seccomp probe failed: {detail}"
     finally:
         if write_fd != -1:
             os.close(write_fd)
         os.close(read_fd)
     code = completed.returncode
-    stderr_tail = completed.stderr.decode(errors="replace").strip()[-300:]
     if code == 0:
         return None
-    if code == _PROBE_NOT_REFUSED:
-        return "seccomp filter installed, but the probe child could still open an AF_INET socket"
     if code < 0:
-        name = signal.Signals(-code).name
-        return f"probe child under seccomp was killed by {name}: {stderr_tail or 'no output'}"
-    return f"probe child under seccomp exited with {code}: {stderr_tail or 'no output'}"
+        return f"probe child under seccomp was killed by {signal.Signals(-code).name}"
+    return f"probe child under seccomp exited with {code}"
 
 
 def _normalize_machine(machine: str) -> str:
@@ -562,9 +548,16 @@ def _assemble(items: Iterable[_Op | str]) -> bytes:
     )
 
 
-def _install_reporting(filter: SeccompFilter, *, report_fd: int) -> None:
+def _install_and_check(filter: SeccompFilter, *, report_fd: int) -> None:
+    # Runs in the probe child: install, then AF_UNIX must open and AF_INET must be refused.
     try:
         filter.install()
+        socket.socket(socket.AF_UNIX).close()
+        try:
+            socket.socket(socket.AF_INET).close()
+        except PermissionError:
+            return
+        raise RuntimeError("filter installed, but an AF_INET socket could still be opened")
     except BaseException as exc:
         os.write(report_fd, f"{type(exc).__name__}: {exc}".encode()[:1024])
         raise
