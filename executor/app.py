@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import ctypes
-import ctypes.util
 import logging
 from collections.abc import AsyncIterator
 
@@ -100,7 +99,7 @@ async def _discover(executor: Executor) -> None:
 
 def _become_subreaper() -> None:
     # Orphans of a run are then re-parented to us, so the supervisor still sees (and reaps) them.
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # libc, already loaded: no library search
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         log.warning("cannot become a child subreaper: orphans of runs go to PID 1")
 

@@ -1,18 +1,42 @@
-"""Ends every process of a run's uid and removes every file it owns in shared writable places."""
+"""Ends every process of a run's uid and removes everything it left in shared places: its files in
+world-writable directories and its System V IPC objects."""
 
 import contextlib
+import ctypes
+import errno
+import functools
 import os
-import shutil
+import secrets
 import signal
 import stat
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 
 from executor.sandbox.identity import RunIdentity
-from executor.sandbox.procfs import pids_of_uid, read_stat
+from executor.sandbox.procfs import pids_of_uid, read_stat, sysv_ipc_objects
 
 # World-writable places a run can leave files in besides its own workspace.
 SHARED_WRITABLE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+# World-writable directories of others inside those places (like /tmp/.X11-unix) are searched
+# for the run's files this many levels deep; the run cannot create such a directory that
+# survives it, so real ones are few and shallow.
+SHARED_DIR_DEPTH = 4
+# A tree is walked holding one descriptor per level. Past this many levels, removal moves the
+# rest of the branch up to the top of the tree, and measuring gives up (see held_file_kb).
+MAX_OPEN_LEVELS = 64
+# Each file or directory a run keeps in memory-backed places counts at least this much: an
+# empty one still pins an inode and a dentry, and the floor keeps a scan short (a scan stops at
+# the run's limit, so it visits at most limit / MIN_HELD_KB entries).
+MIN_HELD_KB = 16
+# What a tree too deep to measure counts as: more than any limit.
+TOO_DEEP_KB = 1 << 60
+# How often removal re-reads a directory that something filled again while it was emptied.
+MAX_REFILLS = 100
+# statfs f_type of the filesystems whose files are memory (linux/magic.h).
+MEMORY_FILESYSTEM_MAGICS = (0x01021994, 0x858458F6)  # TMPFS_MAGIC, RAMFS_MAGIC
+_IPC_RMID = 0
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class CleanupError(RuntimeError):
@@ -44,47 +68,149 @@ def kill_all_processes(identity: RunIdentity, *, timeout_s: float = 5.0) -> None
 def remove_owned_files(
     identity: RunIdentity, *, places: tuple[str, ...] = SHARED_WRITABLE_DIRS
 ) -> int:
-    """Remove every entry directly inside ``places`` that belongs to the run's uid (whole trees for
-    directories), without following symlinks. Returns how many entries were removed.
+    """Remove what the run's uid left in shared places: every entry it owns directly inside
+    ``places`` or inside a world-writable directory below them (whole trees for its directories,
+    at any depth), and every System V shared memory segment, message queue and semaphore set it
+    created or owns. No symlink is followed. Returns how many were removed.
 
     Call only after kill_all_processes: with no process of the uid alive nothing can race us.
+    Raises OSError if an entry cannot be removed.
     """
     removed = 0
     for place in places:
-        try:
-            dir_fd = os.open(place, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        except OSError:
-            continue
-        try:
-            for name in os.listdir(dir_fd):
-                try:
-                    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                if st.st_uid != identity.uid:
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    shutil.rmtree(name, dir_fd=dir_fd)
-                else:
-                    os.unlink(name, dir_fd=dir_fd)
+        with _opened_dir(place) as dir_fd:
+            if dir_fd is None:
+                continue
+            for parent_fd, name, _ in _owned_entries(dir_fd, identity.uid, depth=0):
+                remove_tree(name, dir_fd=parent_fd)
                 removed += 1
-        finally:
-            os.close(dir_fd)
-    return removed
+    return removed + remove_ipc_objects(identity)
+
+
+def remove_ipc_objects(identity: RunIdentity) -> int:
+    """Remove every System V IPC object in our IPC namespace that the run's uid created or owns
+    (they belong to no process, so killing the run leaves them, with their memory, for the next
+    run of that uid). Removal runs as that uid: root without CAP_SYS_ADMIN, as in a container,
+    may not remove another user's objects. Returns how many there were."""
+    objects = [o for o in sysv_ipc_objects() if identity.uid in (o.owner_uid, o.creator_uid)]
+    if objects:
+        libc = ctypes.CDLL(None, use_errno=True)
+        # Looked up before the fork: the child then only makes the calls.
+        control = {"shm": libc.shmctl, "msg": libc.msgctl, "sem": libc.semctl}
+        calls = [
+            (
+                control[o.kind],
+                (o.ipc_id, 0, _IPC_RMID) if o.kind == "sem" else (o.ipc_id, _IPC_RMID, None),
+            )
+            for o in objects
+        ]
+        _as_uid(identity, functools.partial(_call_all_then_exit, calls))
+    return len(objects)
+
+
+def held_file_kb(identity: RunIdentity, *, places: tuple[str, ...], stop_above_kb: int) -> int:
+    """Memory the run's files pin in ``places`` (give only memory-backed ones: see
+    memory_backed_places), in KB: allocated size, at least MIN_HELD_KB per file or directory,
+    counting its own directories whole and the world-writable directories of others below
+    ``places``. Safe to call while the run is alive: nothing is followed or changed.
+
+    Stops counting, and returns what it has, once the total passes ``stop_above_kb``; a tree
+    deeper than MAX_OPEN_LEVELS counts as TOO_DEEP_KB (it cannot be measured cheaply, and only a
+    hostile program builds one in /dev/shm).
+    """
+    total_kb = 0
+    for place in places:
+        with _opened_dir(place) as dir_fd:
+            if dir_fd is None:
+                continue
+            # closing(): stopping early must close the descriptors the walk holds, now.
+            with contextlib.closing(_held_kb_below(dir_fd, identity.uid)) as sizes:
+                for kb in sizes:
+                    total_kb += kb
+                    if total_kb > stop_above_kb:
+                        return total_kb
+    return total_kb
+
+
+def memory_backed_places(places: tuple[str, ...] = SHARED_WRITABLE_DIRS) -> tuple[str, ...]:
+    """Those of ``places`` on a memory filesystem (tmpfs, ramfs): a file there is memory that no
+    process's resident size shows. /dev/shm always is; /tmp and /run/lock are on some hosts."""
+    return tuple(p for p in places if _filesystem_magic(p) in MEMORY_FILESYSTEM_MAGICS)
+
+
+def remove_tree(name: str, *, dir_fd: int) -> None:
+    """Remove ``name`` inside the directory ``dir_fd``, and everything below it, at any depth.
+
+    Every step is relative to a directory descriptor opened with O_NOFOLLOW, so a symlink is
+    removed, never followed, even one swapped in while we work. At most MAX_OPEN_LEVELS
+    descriptors are held: a deeper branch is renamed up to the top directory and removed from
+    there (a recursive remover would hit Python's recursion limit on a tree a run built with a
+    few thousand mkdir/chdir calls). Raises FileNotFoundError if ``name`` is gone, OSError if
+    something cannot be removed.
+    """
+    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=dir_fd)
+        return
+    top = _enter_or_unlink(name, dir_fd)
+    if top is None:
+        return
+    stack = [top]  # (descriptor, name in the parent, subdirectories left) per level
+    refills = 0
+    try:
+        while stack:
+            fd, dir_name, subdirs = stack[-1]
+            if subdirs:
+                sub = subdirs.pop()
+                if len(stack) < MAX_OPEN_LEVELS:
+                    entered = _enter_or_unlink(sub, fd)
+                    if entered is not None:
+                        stack.append(entered)
+                else:
+                    top_fd, _, top_subdirs = stack[0]
+                    moved = f".removing-{secrets.token_hex(8)}"
+                    os.rename(sub, moved, src_dir_fd=fd, dst_dir_fd=top_fd)
+                    top_subdirs.append(moved)
+                continue
+            stack.pop()
+            os.close(fd)
+            parent_fd = stack[-1][0] if stack else dir_fd
+            try:
+                os.rmdir(dir_name, dir_fd=parent_fd)
+            except FileNotFoundError:
+                pass  # moved away by another uid the run let in: nothing left here to remove
+            except OSError as exc:
+                # Another uid the run let in (a directory it made world-writable) added entries.
+                if exc.errno != errno.ENOTEMPTY or refills >= MAX_REFILLS:
+                    raise
+                refills += 1
+                entered = _enter_or_unlink(dir_name, parent_fd)
+                if entered is not None:
+                    stack.append(entered)
+    finally:
+        for fd, _, _ in stack:
+            os.close(fd)
 
 
 def signal_all(identity: RunIdentity) -> None:
     """Send SIGKILL to every process of the run's uid, once, without waiting or reaping (so the
     supervisor can still wait4 its main process)."""
-    # The child drops to the run's uid and sends kill(-1) from preexec_fn, then exits without
-    # exec: Popen sees the error pipe close cleanly and returns. Using Popen rather than os.fork
-    # keeps this safe to call from a threaded server.
+    _as_uid(identity, _kill_everything_then_exit)
+
+
+def _as_uid(identity: RunIdentity, action: Callable[[], None]) -> None:
+    """Run ``action`` in a child that has become the run's uid, and wait for it.
+
+    The child drops to the uid and runs ``action`` from preexec_fn, which must end with
+    ``os._exit``: Popen sees the error pipe close cleanly and returns. Using Popen rather than
+    os.fork keeps this safe to call from a threaded server.
+    """
     proc = subprocess.Popen(
         ["/bin/true"],
         user=identity.uid,
         group=identity.gid,
         extra_groups=[],
-        preexec_fn=_kill_everything_then_exit,
+        preexec_fn=action,
         close_fds=True,
     )
     _, status = os.waitpid(proc.pid, 0)
@@ -96,6 +222,155 @@ def _kill_everything_then_exit() -> None:
         os.kill(-1, signal.SIGKILL)
     finally:
         os._exit(0)
+
+
+def _call_all_then_exit(calls: list[tuple[Callable[..., int], tuple[object, ...]]]) -> None:
+    try:
+        for function, args in calls:
+            function(*args)  # an object already gone is no error
+    finally:
+        os._exit(0)
+
+
+@contextlib.contextmanager
+def _opened_dir(path: str) -> Iterator[int | None]:
+    try:
+        fd = os.open(path, _OPEN_DIR)
+    except OSError:
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _owned_entries(
+    dir_fd: int, uid: int, *, depth: int
+) -> Iterator[tuple[int, str, os.stat_result]]:
+    """(parent descriptor, name, lstat) of each entry of ``uid`` in ``dir_fd`` and in the
+    world-writable directories of others below it, down to SHARED_DIR_DEPTH. The descriptor is
+    valid until the next item."""
+    try:
+        names = os.listdir(dir_fd)
+    except OSError:
+        return
+    for name in names:
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if st.st_uid == uid:
+            yield dir_fd, name, st
+        elif stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_IWOTH and depth < SHARED_DIR_DEPTH:
+            with contextlib.suppress(OSError), _opened_dir_at(name, dir_fd) as sub_fd:
+                yield from _owned_entries(sub_fd, uid, depth=depth + 1)
+
+
+@contextlib.contextmanager
+def _opened_dir_at(name: str, dir_fd: int) -> Iterator[int]:
+    fd = os.open(name, _OPEN_DIR, dir_fd=dir_fd)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _held_kb_below(dir_fd: int, uid: int) -> Iterator[int]:
+    """KB of each entry of ``uid`` below ``dir_fd``, descending into its directories (whole) and
+    into world-writable ones of others; MAX_OPEN_LEVELS deep at most."""
+    for parent_fd, name, st in _owned_entries(dir_fd, uid, depth=0):
+        yield max(st.st_blocks // 2, MIN_HELD_KB)
+        if stat.S_ISDIR(st.st_mode):
+            with contextlib.suppress(OSError), _opened_dir_at(name, parent_fd) as sub_fd:
+                yield from _held_kb_of_tree(sub_fd, uid)
+
+
+def _held_kb_of_tree(top_fd: int, uid: int) -> Iterator[int]:
+    """KB of each entry of ``uid`` in the tree below ``top_fd``, depth first, one descriptor per
+    level; a tree deeper than MAX_OPEN_LEVELS yields TOO_DEEP_KB and stops."""
+    levels: list[tuple[int, list[str]]] = []  # a directory's descriptor, subdirectories left
+    fd: int | None = os.dup(top_fd)
+    try:
+        while True:
+            if fd is not None:
+                subdirs = []
+                for name, st in _lstat_entries(fd):
+                    if st.st_uid == uid:
+                        yield max(st.st_blocks // 2, MIN_HELD_KB)
+                    if stat.S_ISDIR(st.st_mode):
+                        subdirs.append(name)
+                levels.append((fd, subdirs))
+                fd = None
+            while levels and not levels[-1][1]:
+                os.close(levels.pop()[0])
+            if not levels:
+                return
+            if len(levels) >= MAX_OPEN_LEVELS:
+                yield TOO_DEEP_KB
+                return
+            parent_fd, subdirs = levels[-1]
+            with contextlib.suppress(OSError):
+                fd = os.open(subdirs.pop(), _OPEN_DIR, dir_fd=parent_fd)
+    finally:
+        if fd is not None:
+            os.close(fd)
+        for level_fd, _ in levels:
+            os.close(level_fd)
+
+
+def _lstat_entries(dir_fd: int) -> list[tuple[str, os.stat_result]]:
+    found = []
+    with contextlib.suppress(OSError), os.scandir(dir_fd) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                found.append((entry.name, entry.stat(follow_symlinks=False)))
+    return found
+
+
+def _emptied_dir(name: str, dir_fd: int) -> tuple[int, str, list[str]]:
+    """Open the directory ``name``, unlink everything in it but directories, and return its
+    descriptor, its name and its subdirectories."""
+    fd = os.open(name, _OPEN_DIR, dir_fd=dir_fd)
+    subdirs = []
+    try:
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirs.append(entry.name)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.name, dir_fd=fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, name, subdirs
+
+
+def _enter_or_unlink(name: str, dir_fd: int) -> tuple[int, str, list[str]] | None:
+    """Enter the subdirectory ``name``; if it was meanwhile replaced by a symlink or a file,
+    unlink that instead; None when there is nothing to enter."""
+    try:
+        return _emptied_dir(name, dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=dir_fd)
+        return None
+
+
+def _filesystem_magic(path: str) -> int | None:
+    """statfs(2) f_type of the filesystem holding ``path`` (None if it cannot be read): one call,
+    where parsing /proc/self/mountinfo takes a millisecond on a host with many mounts."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    # struct statfs opens with f_type, a long on every 64-bit Linux ABI; 256 bytes hold it all.
+    buffer = ctypes.create_string_buffer(256)
+    if libc.statfs(os.fsencode(path), buffer) != 0:
+        return None
+    return ctypes.c_long.from_buffer(buffer).value
 
 
 def _is_zombie(pid: int) -> bool:

@@ -2,7 +2,6 @@
 
 import concurrent.futures
 import ctypes
-import ctypes.util
 import os
 import subprocess
 from dataclasses import dataclass
@@ -12,9 +11,11 @@ from executor.sandbox.child import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
     CLONE_NEWNS,
+    IPC_NAMESPACE_LIMITS,
     MS_PRIVATE,
     MS_REC,
-    limit_ipc_namespace,
+    mount_private_proc,
+    write_sysctls,
 )
 from executor.sandbox.identity import RunIdentity
 from executor.sandbox.seccomp import SeccompFilter, SeccompUnavailable, build_filter, probe_seccomp
@@ -92,7 +93,9 @@ def detect_isolation(mode: IsolationMode, *, probe_identity: RunIdentity) -> Iso
         Layer(
             "namespaces",
             ns_problem is None,
-            ns_problem or "empty network and IPC namespaces, private /tmp, /var/tmp and /dev/shm",
+            ns_problem
+            or "empty network and IPC namespaces, private /tmp, /var/tmp and /dev/shm, "
+            "a /proc showing only the run's processes",
         ),
     )
     return Isolation(
@@ -125,20 +128,21 @@ def _probe_seccomp() -> tuple[SeccompFilter | None, str | None]:
 
 
 def _probe_namespaces() -> str | None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # libc, already loaded: no library search
 
     def enter() -> None:
         if libc.unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS) != 0:
             raise OSError(ctypes.get_errno(), "unshare")
         if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
             raise OSError(ctypes.get_errno(), "mount")
-        limit_ipc_namespace()
+        mount_private_proc(libc)
+        write_sysctls(IPC_NAMESPACE_LIMITS)
 
     try:
         subprocess.run(["/bin/true"], preexec_fn=enter, check=True)
     except (OSError, subprocess.SubprocessError) as exc:
         return (
-            "cannot create network, IPC and mount namespaces and limit the IPC one "
-            f"(needs CAP_SYS_ADMIN and a writable /proc/sys): {exc}"
+            "cannot create network, IPC and mount namespaces, mount a private /proc and limit "
+            f"System V IPC (needs CAP_SYS_ADMIN and a writable /proc/sys): {exc}"
         )
     return None

@@ -18,12 +18,27 @@ class ProcStat:
 
 
 @dataclass(frozen=True, slots=True)
+class IpcObject:
+    """One System V IPC object from /proc/sysvipc: a shm segment, message queue or semaphore set."""
+
+    kind: str  # "shm", "msg" or "sem"
+    ipc_id: int
+    owner_uid: int  # may be changed by its creator (IPC_SET)
+    creator_uid: int  # never changes: the uid that made it
+    held_bytes: int  # memory it pins: a segment's resident + swapped pages, a queue's messages
+
+
+@dataclass(frozen=True, slots=True)
 class TreeUsage:
     """CPU time and resident memory summed over a process tree at one instant."""
 
     cpu_time_ms: int
     rss_kb: int
     pids: tuple[int, ...]
+
+
+# Columns of /proc/sysvipc/<kind> that count memory an object holds, in bytes.
+_HELD_COLUMNS = {"shm": ("rss", "swap"), "msg": ("cbytes",), "sem": ()}
 
 
 def read_stat(pid: int) -> ProcStat | None:
@@ -103,6 +118,32 @@ def pids_of_uid(uid: int) -> list[int]:
             # A non-dumpable process shows as root in the directory owner: ask status then.
             if owner == uid or (owner == 0 and real_uid(pid) == uid):
                 found.append(pid)
+    return found
+
+
+def sysv_ipc_objects(kinds: Iterable[str] = ("shm", "msg", "sem")) -> list[IpcObject]:
+    """The System V IPC objects of the caller's IPC namespace. They belong to no process: a
+    segment or queue lives, and holds its memory, until someone removes it."""
+    found = []
+    for kind in kinds:
+        try:
+            with open(f"/proc/sysvipc/{kind}", "rb") as f:
+                header, *rows = f.read().splitlines()
+        except (FileNotFoundError, ValueError):
+            continue  # a kernel without System V IPC
+        columns = {name: i for i, name in enumerate(header.decode().split())}
+        held = [columns[c] for c in _HELD_COLUMNS[kind]]
+        for row in rows:
+            fields = row.split()
+            found.append(
+                IpcObject(
+                    kind=kind,
+                    ipc_id=int(fields[1]),  # shmid, msqid or semid
+                    owner_uid=int(fields[columns["uid"]]),
+                    creator_uid=int(fields[columns["cuid"]]),
+                    held_bytes=sum(int(fields[i]) for i in held),
+                )
+            )
     return found
 
 

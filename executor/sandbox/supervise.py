@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -10,12 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from executor.sandbox.identity import RunIdentity
-from executor.sandbox.janitor import kill_all_processes, signal_all
+from executor.sandbox.janitor import (
+    held_file_kb,
+    kill_all_processes,
+    memory_backed_places,
+    signal_all,
+)
 from executor.sandbox.procfs import (
     own_rss_kb,
     peak_rss_kb,
     read_all_stats,
     real_uid,
+    sysv_ipc_objects,
     tree_usage,
 )
 from executor.sandbox.spec import KillReason, Outcome, RunSpec
@@ -27,6 +34,8 @@ SAMPLE_INTERVAL_S = 0.02
 # After the main process ends and the tree is killed, pipes close at once; this only bounds a
 # descriptor held open by something the sandbox could not kill.
 DRAIN_TIMEOUT_S = 0.5
+# Files in memory-backed places are measured at most this often: a scan lists whole directories.
+HELD_FILES_INTERVAL_S = 0.1
 
 
 class SpawnError(RuntimeError):
@@ -71,6 +80,10 @@ class _Supervisor:
         self.peak_cpu_ms = 0
         self.rss_now_kb = 0
         self.pid = 0
+        # Memory the run pins outside its processes can only be told apart by uid.
+        self.memory_places = memory_backed_places() if identity is not None else ()
+        self.held_files_kb = 0
+        self.next_files_scan = 0.0
 
     async def run(self, preexec: Callable[[], None]) -> Outcome:
         loop = asyncio.get_running_loop()
@@ -112,6 +125,7 @@ class _Supervisor:
             _, status, rusage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
             wall_ms = int((time.monotonic() - started) * 1000)
+            self._check_held_at_exit()
             await self._end_tree()
             await self._drain(streams)
         finally:
@@ -174,10 +188,41 @@ class _Supervisor:
                     roots.append(st.pid)
         usage = tree_usage(stats, roots)
         self.peak_cpu_ms = max(self.peak_cpu_ms, usage.cpu_time_ms)
-        self.rss_now_kb = usage.rss_kb
+        held_kb = self._held_outside_processes_kb(force=False)
+        self.rss_now_kb = usage.rss_kb + held_kb
         # Each process's own peak since exec (VmHWM): a short run's peak falls between samples.
         peaks = sum(peak_rss_kb(pid) for pid in usage.pids)
-        self.peak_rss_kb = max(self.peak_rss_kb, peaks, usage.rss_kb)
+        self.peak_rss_kb = max(self.peak_rss_kb, peaks + held_kb, self.rss_now_kb)
+
+    def _held_outside_processes_kb(self, *, force: bool) -> int:
+        """Memory the run pins that no process's resident size shows, in KB: System V shared
+        memory segments and message queues it created (they outlive detaching and exiting), and
+        its files on memory filesystems such as /dev/shm (scanned every HELD_FILES_INTERVAL_S, or
+        now with ``force``). 0 without a uid of the run's own, which is how both are told apart.
+        Not seen: objects in a private IPC namespace (child.IPC_NAMESPACE_LIMITS bounds those),
+        memfds and unlinked tmpfs files held open (/proc/<pid>/fd needs CAP_SYS_PTRACE)."""
+        if self.identity is None:
+            return 0
+        uid = self.identity.uid
+        ipc_bytes = sum(
+            o.held_bytes for o in sysv_ipc_objects(("shm", "msg")) if o.creator_uid == uid
+        )
+        now = time.monotonic()
+        if self.memory_places and (force or now >= self.next_files_scan):
+            self.held_files_kb = held_file_kb(
+                self.identity, places=self.memory_places, stop_above_kb=self.limits.memory_kb
+            )
+            self.next_files_scan = now + HELD_FILES_INTERVAL_S
+        return ipc_bytes // 1024 + self.held_files_kb
+
+    def _check_held_at_exit(self) -> None:
+        """What the run left pinned when its main process exited counts too: a program that
+        fills shared memory segments or /dev/shm files and exits between two samples is over its
+        limit all the same (the janitor frees them afterwards)."""
+        held_kb = self._held_outside_processes_kb(force=True)
+        self.peak_rss_kb = max(self.peak_rss_kb, held_kb)
+        if held_kb > self.limits.memory_kb and self.killed_for is None:
+            self.killed_for = KillReason.MEMORY_LIMIT
 
     async def _kill(self, reason: KillReason) -> None:
         if self.killed_for is None:
@@ -241,10 +286,16 @@ def _resolve(future: asyncio.Future[None] | None) -> None:
 
 
 def _memfd_with(data: bytes) -> int:
-    """A sealed-off in-memory file holding ``data``, positioned at its start (the child's stdin)."""
-    fd = os.memfd_create("stdin", os.MFD_CLOEXEC)
+    """A sealed in-memory file holding ``data``, positioned at its start (the child's stdin).
+
+    The seals make it read-only for good: unsealed, the child could write to or extend its
+    stdin (or reopen /proc/self/fd/0 for writing) and keep memory there that no resident size
+    shows."""
+    fd = os.memfd_create("stdin", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
     os.lseek(fd, 0, os.SEEK_SET)
+    seals = fcntl.F_SEAL_WRITE | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
     return fd

@@ -3,10 +3,10 @@
 import contextlib
 import os
 import secrets
-import shutil
 from dataclasses import dataclass
 
 from executor.sandbox.identity import RunIdentity
+from executor.sandbox.janitor import remove_tree
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,14 @@ def prepare_parent(parent: str) -> None:
 
 
 def remove_workdir(work: Workdir) -> None:
-    """Remove the whole tree without following any symlink the run planted (rmtree works on
-    directory descriptors here: ``shutil.rmtree.avoids_symlink_attacks`` is true on Linux)."""
-    shutil.rmtree(work.root, ignore_errors=True)
+    """Remove the whole tree, however deep, without following any symlink the run planted (see
+    janitor.remove_tree; shutil.rmtree recurses, and a run can nest directories deeper than
+    Python's recursion limit). Call once no process of the run is alive. Never raises: what
+    cannot be removed stays (a run cannot make the service fail)."""
+    parent_fd = os.open(os.path.dirname(work.root), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        remove_tree(os.path.basename(work.root), dir_fd=parent_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(parent_fd)
