@@ -68,6 +68,11 @@ async def info(request: Request) -> JSONResponse:
                 {"name": layer.name, "active": layer.active, "detail": layer.detail}
                 for layer in isolation.layers
             ],
+            "spawn": (
+                f"native helper {executor.launcher.helper.path}"
+                if executor.launcher.helper is not None
+                else "preexec_fn"
+            ),
             "uid_pool": (
                 {"base": executor.pool.base_uid, "size": executor.pool.size}
                 if executor.pool is not None

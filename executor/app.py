@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import subprocess
 from collections.abc import AsyncIterator
 
 from pydantic import ValidationError
@@ -15,7 +16,9 @@ from starlette.responses import JSONResponse, Response
 from executor.api import ROUTES
 from executor.errors import ExecutorError
 from executor.sandbox.identity import IdentityPool, RunIdentity, random_uid_base
-from executor.sandbox.layers import IsolationMode, detect_isolation
+from executor.sandbox.launch import Launcher
+from executor.sandbox.layers import Isolation, IsolationMode, detect_isolation
+from executor.sandbox.spawner import HelperUnavailable, SpawnHelper, load_helper
 from executor.sandbox.workdir import prepare_parent
 from executor.service import Executor
 from executor.settings import Settings
@@ -77,8 +80,27 @@ def start_executor(settings: Settings) -> Executor:
         )
     _become_subreaper()
     prepare_parent(settings.run_root())
+    launcher = Launcher(helper=_spawn_helper(settings, isolation))
     pool = IdentityPool(base_uid=base_uid, size=concurrency) if isolation.uid_drop else None
-    return Executor(settings, isolation=isolation, pool=pool)
+    return Executor(settings, isolation=isolation, launcher=launcher, pool=pool)
+
+
+def _spawn_helper(settings: Settings, isolation: Isolation) -> SpawnHelper | None:
+    if settings.spawn_helper == "off":
+        log.info("spawn: preexec_fn (EXECUTOR_SPAWN_HELPER=off)")
+        return None
+    prebuilt = "" if settings.spawn_helper == "auto" else settings.spawn_helper
+    try:
+        helper = load_helper(
+            prebuilt=prebuilt, cache_dir=settings.cache_dir(), seccomp=isolation.seccomp
+        )
+    except (HelperUnavailable, OSError, subprocess.SubprocessError) as exc:
+        if prebuilt:
+            raise  # the operator named a helper: a missing one is a setup error
+        log.warning("spawn: preexec_fn, slower (no native helper: %s)", exc)
+        return None
+    log.info("spawn: native helper %s", helper.path)
+    return helper
 
 
 async def _discover(executor: Executor) -> None:

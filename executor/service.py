@@ -28,8 +28,9 @@ from executor.models import (
     StreamFlags,
 )
 from executor.sandbox import janitor, supervise
-from executor.sandbox.child import make_preexec, plan_child
+from executor.sandbox.child import plan_child
 from executor.sandbox.identity import IdentityPool, RunIdentity
+from executor.sandbox.launch import Launcher
 from executor.sandbox.layers import Isolation
 from executor.sandbox.spec import Outcome, ResourceLimits, RunSpec
 from executor.sandbox.workdir import Workdir, add_files, create_workdir, remove_workdir
@@ -58,9 +59,17 @@ class Submission:
 class Executor:
     """Runs submissions on this replica. Lives on ``app.state``; one per process."""
 
-    def __init__(self, settings: Settings, *, isolation: Isolation, pool: IdentityPool | None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        isolation: Isolation,
+        launcher: Launcher,
+        pool: IdentityPool | None,
+    ) -> None:
         self.settings = settings
         self.isolation = isolation
+        self.launcher = launcher
         self.pool = pool
         self.registry = RuntimeRegistry([])
         self.concurrency = settings.concurrency()
@@ -70,6 +79,7 @@ class Executor:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._waiting = 0
         self._running = 0
+        self._cleanups: set[asyncio.Task[None]] = set()
         # Warm compilers by language, started after discovery; absent or not ready → fresh one.
         self.warm_compilers: dict[str, WarmJavac] = {}
 
@@ -104,6 +114,7 @@ class Executor:
                     runtime.toolchain,
                     limits=self._compile_limits(runtime.plan),
                     isolation=self.isolation,
+                    launcher=self.launcher,
                     identity=identity,
                     run_root=self.settings.run_root(),
                 )
@@ -200,6 +211,7 @@ class Executor:
         return {
             "running": self._running,
             "waiting": self._waiting,
+            "cleaning": len(self._cleanups),
             "concurrency": self.concurrency,
             "queue_size": self.queue_size,
         }
@@ -318,19 +330,21 @@ class Executor:
     async def _workspace(
         self, files: dict[str, bytes]
     ) -> AsyncIterator[tuple[Workdir, RunIdentity | None]]:
-        """A uid of the pool and a fresh workdir holding ``files``; on exit, whatever happened,
-        the uid's processes and files are gone and the uid is free again."""
+        """A uid of the pool and a fresh workdir holding ``files``. On exit the cleanup (kill
+        what is left of the uid, remove its files and the workdir, free the uid) runs in the
+        background: the answer does not wait for it, and the uid is reused only after it."""
         identity = await self.pool.acquire() if self.pool is not None else None
         self._running += 1
         work: Workdir | None = None
         try:
-            work = await asyncio.to_thread(
-                create_workdir, self.settings.run_root(), files=files, identity=identity
-            )
+            # A few mkdir, write and chown calls: cheaper inline than a hop to a thread.
+            work = create_workdir(self.settings.run_root(), files=files, identity=identity)
             yield work, identity
         finally:
             self._running -= 1
-            await asyncio.shield(self._clean_up(work, identity))
+            cleanup = asyncio.create_task(self._clean_up(work, identity))
+            self._cleanups.add(cleanup)
+            cleanup.add_done_callback(self._cleanups.discard)
 
     async def _compile_and_run(
         self, submission: Submission, work: Workdir, identity: RunIdentity | None
@@ -503,30 +517,35 @@ class Executor:
             namespaces=self.isolation.namespaces,
             private_tmp=work.tmp,
         )
-        return await supervise.run(spec, preexec=make_preexec(child), identity=identity)
+        return await supervise.run(spec, plan=child, launcher=self.launcher)
 
     async def _clean_up(self, work: Workdir | None, identity: RunIdentity | None) -> None:
-        """Remove the workdir and the uid's files in shared places, then free the uid. If the
-        uid's processes cannot be ended, the uid is retired rather than reused."""
+        """End what is left of the uid, remove its files in shared places and the workdir, then
+        free the uid. A uid that cannot be cleaned is retired (logged), never reused."""
         try:
-            if identity is not None:
-                await asyncio.to_thread(janitor.kill_all_processes, identity)
-                await asyncio.to_thread(janitor.remove_owned_files, identity)
-            if work is not None:
-                await asyncio.to_thread(remove_workdir, work)
-        except janitor.CleanupError:
-            log.exception("retiring uid %s: its processes survived", identity)
+            await asyncio.to_thread(self._clean_up_now, work, identity)
+        except Exception:
+            log.exception("retiring uid %s: its run could not be cleaned up", identity)
             return
         if identity is not None and self.pool is not None:
             self.pool.release(identity)
 
+    def _clean_up_now(self, work: Workdir | None, identity: RunIdentity | None) -> None:
+        if identity is not None:
+            janitor.kill_all_processes(identity, helper=self.launcher.helper)
+            janitor.remove_owned_files(identity)
+        if work is not None:
+            remove_workdir(work)
+
     async def shutdown(self) -> None:
         """Stop admitting work; runs in flight end within their wall limit (uvicorn waits).
-        Then stop the warm compilers."""
+        Then stop the warm compilers and finish the cleanups under way."""
         self.draining = True
         self.ready = False
         for warm in self.warm_compilers.values():
             await warm.close()
+        if self._cleanups:
+            await asyncio.wait(self._cleanups)
 
 
 def _address_space_kb(plan: LanguagePlan, memory_kb: int) -> int | None:

@@ -76,6 +76,11 @@ class Settings(BaseModel):
         description="where run directories are made; default /var/lib/executor-runs as root "
         "(not under /tmp, which runs see replaced by their own), else <temp>/executor-runs",
     )
+    spawn_helper: str = Field(
+        "auto",
+        description="how runs are started: auto (the native helper, compiled with cc on first "
+        "start; a preexec_fn when there is no compiler), a path to a prebuilt helper, or off",
+    )
     languages: str = Field(
         "", description="comma-separated languages to offer (default: every one found)"
     )
@@ -139,6 +144,10 @@ class Settings(BaseModel):
         if os.geteuid() == 0:
             return "/var/lib/executor-runs"
         return os.path.join(tempfile.gettempdir(), f"executor-runs-{os.geteuid()}")
+
+    def cache_dir(self) -> str:
+        """Where the compiled spawn helper is kept: beside the run directories."""
+        return os.path.join(os.path.dirname(self.run_root()), "executor-cache")
 
     def offered_languages(self) -> set[str] | None:
         names = {n.strip().lower() for n in self.languages.split(",") if n.strip()}

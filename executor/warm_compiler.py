@@ -14,8 +14,9 @@ from executor.languages.javac_protocol import (
     server_source,
 )
 from executor.languages.plan import Toolchain, heap_mb_for
-from executor.sandbox.child import make_preexec, plan_child
+from executor.sandbox.child import plan_child
 from executor.sandbox.identity import RunIdentity
+from executor.sandbox.launch import Launcher, SpawnError
 from executor.sandbox.layers import Isolation
 from executor.sandbox.resident import Resident, ResidentFailed
 from executor.sandbox.spec import KillReason, ResourceLimits, RunSpec
@@ -59,10 +60,12 @@ class WarmJavac:
         *,
         limits: ResourceLimits,
         isolation: Isolation,
+        launcher: Launcher,
         identity: RunIdentity | None,
         run_root: str,
     ) -> None:
         self.toolchain = toolchain
+        self.launcher = launcher
         self.limits = limits
         self.isolation = isolation
         self.identity = identity
@@ -112,7 +115,7 @@ class WarmJavac:
                 namespaces=self.isolation.namespaces,
                 private_tmp=work.tmp,
             )
-            self._resident = Resident(spec, preexec=make_preexec(child), identity=self.identity)
+            self._resident = Resident(spec, plan=child, launcher=self.launcher)
             await self._resident.start()
             first = await self._resident.exchange(
                 None,
@@ -122,7 +125,7 @@ class WarmJavac:
             )
             if decode_response(first.response).exit_code != 0:
                 raise ProtocolError("the warm-up compile failed")
-        except (OSError, ValueError, ResidentFailed, ProtocolError) as exc:
+        except (OSError, ValueError, SpawnError, ResidentFailed, ProtocolError) as exc:
             detail = self._resident.stderr_text()[-500:] if self._resident else ""
             log.warning("warm javac did not start (%s) %s; using fresh javac", exc, detail)
             await self.stop()

@@ -155,8 +155,19 @@ def processes_of_uids(first_uid: int, count: int) -> list[str]:
     return found
 
 
+def settled(service: Service, *, timeout_s: float = 30) -> dict:
+    """/info once no cleanup is under way (cleanup runs after the answer is sent)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        info = service.client.get("/info").json()
+        if info["load"]["cleaning"] == 0 or time.monotonic() > deadline:
+            return info
+        time.sleep(0.01)
+
+
 def leftovers(service: Service) -> list[str]:
-    """Processes still alive under the service's run uids (should always be none between runs)."""
-    pool = service.client.get("/info").json()["isolation"]["uid_pool"]
+    """Processes still alive under the service's run uids once the service has cleaned up after
+    the last run (should always be none)."""
+    pool = settled(service)["isolation"]["uid_pool"]
     assert pool is not None, "the uid layer is not active"
     return processes_of_uids(pool["base"], pool["size"])

@@ -27,6 +27,7 @@ from tests.conftest import (
     free_port,
     processes_of_uids,
     program,
+    settled,
     start_service,
     stop_service,
 )
@@ -173,7 +174,9 @@ def hello(language: str) -> str:
 
 
 def assert_contained(h: Hostile, *, language: str = "python") -> None:
-    """No process, file or IPC object of the pool is left; the service answers and works."""
+    """No process, file or IPC object of the pool is left once the service has cleaned up after
+    the run (it does so after answering); the service answers and works."""
+    settled(h.service)
     left = processes_of_uids(h.pool.start, len(h.pool))
     assert left == [], [describe_process(int(p.split()[0])) for p in left]
     assert files_of_uids(h.pool) == []
@@ -684,6 +687,7 @@ def test_files_left_for_the_next_run(hostile: Hostile, tmp_path: Path) -> None:
         planted = hostile.run("python", "hostile_plant_files", args=[token, str(shared)])
         assert planted["status"] == "ok", planted
         assert f"planted {shared}/{token}" in planted["stdout"], planted
+        settled(hostile.service)
         assert list(shared.iterdir()) == []
         for _ in range(len(hostile.pool)):
             found = hostile.run("python", "hostile_find_files", args=[token, str(shared)])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import LANGUAGES, Service, leftovers
+from tests.conftest import LANGUAGES, Service, leftovers, settled
 
 # Tight limits keep the hostile cases short; wall limits leave room for a 2-core CI machine.
 SPIN_LIMITS = {"time_ms": 1000, "wall_time_ms": 5000}
@@ -200,6 +200,7 @@ def test_workdir_is_fresh_and_removed(service: Service) -> None:
     assert second["stdout"].splitlines()[0] == "['main.py']"
     import os
 
+    settled(service)
     for result in (first, second):
         cwd = result["stdout"].splitlines()[1]
         assert not os.path.exists(cwd), f"{cwd} was not removed"

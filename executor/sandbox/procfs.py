@@ -62,6 +62,44 @@ def read_stat(pid: int) -> ProcStat | None:
     )
 
 
+def children_of(pid: int) -> list[int]:
+    """The children of every thread of ``pid`` (from /proc/<pid>/task/<tid>/children, which
+    needs CONFIG_PROC_CHILDREN); empty if the process is gone. Raises FileNotFoundError when the
+    kernel has no such files, so the caller can scan all of /proc instead."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return []
+    found: list[int] = []
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                found.extend(int(child) for child in f.read().split())
+        except ProcessLookupError:
+            continue
+        except FileNotFoundError:
+            if os.path.exists(f"/proc/{pid}/task/{tid}"):
+                raise  # the thread exists: this kernel has no children files
+    return found
+
+
+def read_tree_stats(roots: Iterable[int]) -> dict[int, ProcStat]:
+    """``roots`` and all their descendants, by following children files: a few reads for a
+    small tree, where read_all_stats reads every process on the machine."""
+    stats: dict[int, ProcStat] = {}
+    stack = list(roots)
+    while stack:
+        pid = stack.pop()
+        if pid in stats:
+            continue
+        stat = read_stat(pid)
+        if stat is None:
+            continue
+        stats[pid] = stat
+        stack.extend(children_of(pid))
+    return stats
+
+
 def read_all_stats() -> dict[int, ProcStat]:
     """Every process visible in /proc, keyed by pid."""
     stats = {}
@@ -99,10 +137,9 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
-def own_rss_kb() -> int:
-    """Resident memory of the calling process, in KB."""
-    with open("/proc/self/statm", "rb") as f:
-        return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+def own_peak_rss_kb() -> int:
+    """Peak resident memory (VmHWM) of the calling process, in KB."""
+    return peak_rss_kb(os.getpid())
 
 
 def pids_of_uid(uid: int) -> list[int]:

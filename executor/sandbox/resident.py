@@ -7,11 +7,11 @@ import signal
 import struct
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from executor.sandbox.identity import RunIdentity
+from executor.sandbox.child import ChildPlan
 from executor.sandbox.janitor import kill_all_processes
+from executor.sandbox.launch import Launcher
 from executor.sandbox.procfs import read_all_stats, read_stat, tree_usage
 from executor.sandbox.spec import KillReason, RunSpec
 
@@ -47,10 +47,11 @@ class Resident:
     raises ResidentFailed. A killed helper is not restarted here: that is the owner's choice.
     """
 
-    def __init__(self, spec: RunSpec, *, preexec: Callable[[], None], identity: RunIdentity | None):
+    def __init__(self, spec: RunSpec, *, plan: ChildPlan, launcher: Launcher) -> None:
         self.spec = spec
-        self.preexec = preexec
-        self.identity = identity
+        self.plan = plan
+        self.launcher = launcher
+        self.identity = plan.identity
         self.proc: subprocess.Popen[bytes] | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -61,18 +62,16 @@ class Resident:
         return self.proc is not None and self.proc.poll() is None
 
     async def start(self) -> None:
-        """Spawn the helper. Raises OSError or SubprocessError if it cannot start."""
+        """Spawn the helper. Raises SpawnError if it cannot start."""
         loop = asyncio.get_running_loop()
-        self.proc = subprocess.Popen(
-            list(self.spec.argv),
+        self.proc = self.launcher.popen(
+            self.plan,
+            self.spec.argv,
+            cwd=self.spec.cwd,
+            env=self.spec.env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=self.spec.cwd,
-            env=self.spec.env,
-            start_new_session=True,
-            preexec_fn=self.preexec,
-            close_fds=True,
         )
         assert self.proc.stdin and self.proc.stdout and self.proc.stderr
         self._reader = asyncio.StreamReader(limit=2**26)
@@ -153,7 +152,7 @@ class Resident:
             loop.remove_reader(self.proc.stderr.fileno())  # type: ignore[union-attr]
         await asyncio.to_thread(self.proc.wait)
         if self.identity is not None:
-            await asyncio.to_thread(kill_all_processes, self.identity)
+            await asyncio.to_thread(kill_all_processes, self.identity, helper=self.launcher.helper)
 
     def stderr_text(self) -> str:
         return bytes(self._stderr).decode(errors="replace")

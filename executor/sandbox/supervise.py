@@ -5,22 +5,24 @@ import contextlib
 import fcntl
 import os
 import signal
-import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from executor.sandbox.identity import RunIdentity
+from executor.sandbox.child import ChildPlan
 from executor.sandbox.janitor import (
     held_file_kb,
     kill_all_processes,
     memory_backed_places,
     signal_all,
 )
+from executor.sandbox.launch import Launcher, SpawnError
 from executor.sandbox.procfs import (
-    own_rss_kb,
+    children_of,
+    own_peak_rss_kb,
     peak_rss_kb,
     read_all_stats,
+    read_stat,
+    read_tree_stats,
     real_uid,
     sysv_ipc_objects,
     tree_usage,
@@ -31,6 +33,8 @@ READ_CHUNK_BYTES = 65536
 # Sampling starts fast, so short runs get a reading, and slows down so long runs cost little.
 FIRST_SAMPLE_INTERVAL_S = 0.005
 SAMPLE_INTERVAL_S = 0.02
+# Orphans (double-forked daemons) are looked for less often: it reads every service thread.
+ORPHAN_SCAN_INTERVAL_S = 0.1
 # After the main process ends and the tree is killed, pipes close at once; this only bounds a
 # descriptor held open by something the sandbox could not kill.
 DRAIN_TIMEOUT_S = 0.5
@@ -38,27 +42,18 @@ DRAIN_TIMEOUT_S = 0.5
 HELD_FILES_INTERVAL_S = 0.1
 
 
-class SpawnError(RuntimeError):
-    """The command could not be started at all (missing interpreter, setup step refused)."""
-
-
-async def run(
-    spec: RunSpec,
-    *,
-    preexec: Callable[[], None],
-    identity: RunIdentity | None,
-) -> Outcome:
+async def run(spec: RunSpec, *, plan: ChildPlan, launcher: Launcher) -> Outcome:
     """Run ``spec`` to completion and report what happened.
 
-    The child starts in a new session with ``preexec`` applied (see child.make_preexec). The run
+    The child starts in a new session with ``plan`` applied (see child.plan_child). The run
     ends when the main process exits or when a limit is hit: stdout + stderr over
     ``limits.output_kb`` (kept bytes are returned), tree RSS over ``limits.memory_kb``, tree CPU
     over ``limits.cpu_time_ms`` or wall time over ``limits.wall_time_ms``. Either way every
-    process of the run is then killed (the whole uid when ``identity`` is set, else the session)
+    process of the run is then killed (the whole uid when the plan has one, else the session)
     before this returns. Raises SpawnError if the command cannot start.
     """
-    supervisor = _Supervisor(spec, identity=identity)
-    return await supervisor.run(preexec)
+    supervisor = _Supervisor(spec, plan=plan, launcher=launcher)
+    return await supervisor.run()
 
 
 @dataclass
@@ -70,9 +65,11 @@ class _Stream:
 
 
 class _Supervisor:
-    def __init__(self, spec: RunSpec, *, identity: RunIdentity | None) -> None:
+    def __init__(self, spec: RunSpec, *, plan: ChildPlan, launcher: Launcher) -> None:
         self.spec = spec
-        self.identity = identity
+        self.plan = plan
+        self.launcher = launcher
+        self.identity = plan.identity
         self.limits = spec.limits
         self.output_left = spec.limits.output_kb * 1024
         self.killed_for: KillReason | None = None
@@ -80,35 +77,35 @@ class _Supervisor:
         self.peak_cpu_ms = 0
         self.rss_now_kb = 0
         self.pid = 0
+        self.orphans: list[int] = []
+        self.next_orphan_scan = 0.0
         # Memory the run pins outside its processes can only be told apart by uid.
-        self.memory_places = memory_backed_places() if identity is not None else ()
+        self.memory_places = memory_backed_places() if self.identity is not None else ()
         self.held_files_kb = 0
         self.next_files_scan = 0.0
 
-    async def run(self, preexec: Callable[[], None]) -> Outcome:
+    async def run(self) -> Outcome:
         loop = asyncio.get_running_loop()
         stdin_fd = _memfd_with(self.spec.stdin)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        # The child starts as a copy of this service; its ru_maxrss keeps that copy's size.
-        fork_rss_kb = own_rss_kb()
+        # The child starts as (a vfork of) this service; its ru_maxrss keeps this process's peak.
+        fork_rss_kb = own_peak_rss_kb()
         started = time.monotonic()
         try:
-            proc = subprocess.Popen(
-                list(self.spec.argv),
+            proc = self.launcher.popen(
+                self.plan,
+                self.spec.argv,
+                cwd=self.spec.cwd,
+                env=self.spec.env,
                 stdin=stdin_fd,
                 stdout=out_w,
                 stderr=err_w,
-                cwd=self.spec.cwd,
-                env=self.spec.env,
-                start_new_session=True,
-                preexec_fn=preexec,
-                close_fds=True,
             )
-        except (OSError, subprocess.SubprocessError) as exc:
+        except SpawnError:
             for fd in (out_r, err_r):
                 os.close(fd)
-            raise SpawnError(f"cannot start {self.spec.argv[0]}: {exc}") from exc
+            raise
         finally:
             for fd in (stdin_fd, out_w, err_w):
                 os.close(fd)
@@ -126,7 +123,12 @@ class _Supervisor:
             proc.returncode = os.waitstatus_to_exitcode(status)
             wall_ms = int((time.monotonic() - started) * 1000)
             self._check_held_at_exit()
-            await self._end_tree()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            if not all(s.closed is not None and s.closed.done() for s in streams):
+                # Something the main process left still holds stdout or stderr: end it now,
+                # or the output would not be complete until it exits.
+                await self._end_tree()
             await self._drain(streams)
         finally:
             loop.remove_reader(pidfd)
@@ -156,36 +158,37 @@ class _Supervisor:
         )
 
     async def _watch(self, exited: asyncio.Future[None], wall_deadline: float) -> None:
-        """Sample the tree until the main process exits, killing it at the first limit hit."""
+        """Sample the tree until the main process exits, killing it at the first limit hit.
+        The first sample comes after FIRST_SAMPLE_INTERVAL_S: right after exec there is
+        nothing to see yet."""
         interval = FIRST_SAMPLE_INTERVAL_S
-        while not exited.done():
+        while True:
             remaining = wall_deadline - time.monotonic()
             if remaining <= 0:
                 await self._kill(KillReason.WALL_TIME_LIMIT)
                 await exited
                 return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), min(interval, remaining))
+            if exited.done():
+                return
+            interval = SAMPLE_INTERVAL_S
             self._sample()
             if self.peak_cpu_ms > self.limits.cpu_time_ms:
                 await self._kill(KillReason.CPU_TIME_LIMIT)
             elif self.rss_now_kb > self.limits.memory_kb:
                 await self._kill(KillReason.MEMORY_LIMIT)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(exited), min(interval, remaining))
-            interval = SAMPLE_INTERVAL_S
 
     def _sample(self) -> None:
-        stats = read_all_stats()
-        roots = [self.pid]
-        me = os.getpid()
-        # Orphans of the run are re-parented to the service (a subreaper): claim those that are
-        # ours by uid, or by session when there is no uid of the run's own.
-        for st in stats.values():
-            if st.ppid == me and st.pid != self.pid:
-                if self.identity is not None:
-                    if real_uid(st.pid) == self.identity.uid:
-                        roots.append(st.pid)
-                elif st.session == self.pid:
-                    roots.append(st.pid)
+        now = time.monotonic()
+        if now >= self.next_orphan_scan:
+            self.orphans = self._find_orphans()
+            self.next_orphan_scan = now + ORPHAN_SCAN_INTERVAL_S
+        roots = [self.pid, *self.orphans]
+        try:
+            stats = read_tree_stats(roots)
+        except FileNotFoundError:  # no children files in this kernel: read every process
+            stats = read_all_stats()
         usage = tree_usage(stats, roots)
         self.peak_cpu_ms = max(self.peak_cpu_ms, usage.cpu_time_ms)
         held_kb = self._held_outside_processes_kb(force=False)
@@ -193,6 +196,27 @@ class _Supervisor:
         # Each process's own peak since exec (VmHWM): a short run's peak falls between samples.
         peaks = sum(peak_rss_kb(pid) for pid in usage.pids)
         self.peak_rss_kb = max(self.peak_rss_kb, peaks + held_kb, self.rss_now_kb)
+
+    def _find_orphans(self) -> list[int]:
+        """Processes of the run re-parented to the service (a subreaper) after their parent
+        died: ours by uid, or by session when there is no uid of the run's own."""
+        me = os.getpid()
+        try:
+            children = children_of(me)
+        except FileNotFoundError:
+            children = [st.pid for st in read_all_stats().values() if st.ppid == me]
+        orphans = []
+        for pid in children:
+            if pid == self.pid:
+                continue
+            if self.identity is not None:
+                if real_uid(pid) == self.identity.uid:
+                    orphans.append(pid)
+            else:
+                stat = read_stat(pid)
+                if stat is not None and stat.session == self.pid:
+                    orphans.append(pid)
+        return orphans
 
     def _held_outside_processes_kb(self, *, force: bool) -> int:
         """Memory the run pins that no process's resident size shows, in KB: System V shared
@@ -230,14 +254,16 @@ class _Supervisor:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         if self.identity is not None:
-            await asyncio.to_thread(signal_all, self.identity)
+            await asyncio.to_thread(signal_all, self.identity, helper=self.launcher.helper)
 
     async def _end_tree(self) -> None:
-        """Whatever the main process left running dies with it."""
+        """Kill everything the run left (its whole uid). Done here only when something still
+        holds the run's pipes, or on cancellation; otherwise the caller's cleanup sweeps the uid
+        after the answer is sent and before the uid is reused (service._clean_up)."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         if self.identity is not None:
-            await asyncio.to_thread(kill_all_processes, self.identity)
+            await asyncio.to_thread(kill_all_processes, self.identity, helper=self.launcher.helper)
 
     def _start_reading(self, loop: asyncio.AbstractEventLoop, stream: _Stream) -> None:
         os.set_blocking(stream.fd, False)
