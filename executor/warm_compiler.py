@@ -92,6 +92,7 @@ class WarmJavac:
             argv = (
                 self.toolchain.interpreter,
                 *JVM_FLAGS,
+                *self.toolchain.compiler_jvm_flags,
                 f"-Xmx{heap_mb_for(self.limits.memory_kb)}m",
                 SERVER_FILE,
                 str(WARM_UP_COMPILES),

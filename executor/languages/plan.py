@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 #   {main}         the entry file's name                     {main_class} Java's main class
 #   {heap_mb}      heap cap derived from the memory limit    {sources} every source file (expands)
 #   {args}         the user's arguments (expands to several argv items)
+#   {compiler_jvm_flags} the toolchain's compiler JVM flags, each as -J<flag> (expands)
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Toolchain:
     version: str
     interpreter: str
     compiler: str | None = None
+    # JVM flags for the compiler's own JVM only, found with the toolchain (javac's CDS archive).
+    compiler_jvm_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ def expand_argv(
     for item in template:
         if item == "{sources}":
             argv.extend(sources)
+        elif item == "{compiler_jvm_flags}":
+            argv.extend(f"-J{flag}" for flag in toolchain.compiler_jvm_flags)
         elif item == "{args}":
             argv.extend(args)
         else:

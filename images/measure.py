@@ -1,0 +1,321 @@
+"""Measure the language images and write their table into README.md.
+
+For each image, over several runs (the median is quoted): its size, the time from `docker run`
+to the first 200 on /readyz, and the latency of the first and of a warm hello world. Containers
+run as on Azure Container Apps' replica size: --cpus 0.5 --memory 1g, Docker's default
+capabilities and seccomp profile, the port published on 127.0.0.1 only.
+
+The table goes into README.md between the markers ``<!-- images-table:start -->`` and
+``<!-- images-table:end -->`` when the file has both; otherwise it is printed. Standard library
+only; the images must exist (images/build.sh).
+
+Usage: python3 images/measure.py [--runs 5] [--warm 5] [--readme README.md] [--print] [IMAGE...]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+START_MARKER = "<!-- images-table:start -->"
+END_MARKER = "<!-- images-table:end -->"
+LANGUAGES = ("python", "node", "java")
+HELLO = {
+    "python": 'print("hello, world")\n',
+    "node": 'console.log("hello, world");\n',
+    "java": (
+        "public class Main {\n"
+        "    public static void main(String[] args) {\n"
+        '        System.out.println("hello, world");\n'
+        "    }\n"
+        "}\n"
+    ),
+}
+READY_TIMEOUT_S = 60.0
+POLL_INTERVAL_S = 0.01
+REQUEST_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class RunTimes:
+    """One container's timings, ms."""
+
+    ready_ms: float
+    first_hello_ms: float
+    warm_hello_ms: float
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    """An image's size and the median of its runs' timings."""
+
+    image: str
+    size_mb: float
+    layer_mb: float
+    ready_ms: float
+    first_hello_ms: float
+    warm_hello_ms: float
+    runs: int
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("images", nargs="*", help="images (default: executor-<lang>:latest)")
+    parser.add_argument("--runs", type=int, default=5, help="containers started per image")
+    parser.add_argument("--warm", type=int, default=5, help="warm hello worlds per container")
+    parser.add_argument("--readme", type=Path, default=REPO_DIR / "README.md")
+    parser.add_argument("--print", action="store_true", help="print only, never write")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.warm < 1:
+        parser.error("--runs and --warm must be at least 1")
+    docker = docker_client()
+    images = args.images or [f"executor-{lang}:latest" for lang in LANGUAGES]
+    base_size_mb = image_size_mb(docker, "executor-base:latest")
+    composition = base_composition(docker, "executor-base:latest", base_size_mb=base_size_mb)
+    rows = []
+    for image in images:
+        print(f"measuring {image} ({args.runs} runs)", file=sys.stderr)
+        rows.append(
+            measure_image(docker, image, runs=args.runs, warm=args.warm, base_size_mb=base_size_mb)
+        )
+    table = render_table(rows, composition=composition)
+    if args.print or not write_table(args.readme, table):
+        print(table)
+    else:
+        print(f"wrote the table into {args.readme}", file=sys.stderr)
+        print(table)
+    return 0
+
+
+def docker_client() -> str:
+    """Debian's client (BuildKit built in) when present, else the docker on PATH."""
+    for candidate in (os.environ.get("DOCKER"), "/usr/bin/docker", shutil.which("docker")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    raise SystemExit("no docker client found; run images/build.sh first")
+
+
+def image_size_mb(docker: str, image: str) -> float:
+    """The image's uncompressed size in MB (10^6 bytes, as `docker image ls` shows it)."""
+    out = subprocess.run(
+        [docker, "image", "inspect", "--format", "{{.Size}}", image],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"image {image} not found; build it with images/build.sh")
+    return int(out.stdout.strip()) / 1e6
+
+
+def base_composition(docker: str, image: str, *, base_size_mb: float) -> str:
+    """What executor-base is made of: the OS image, Debian's python3, and the executor's venv
+    (the layer copied to /opt/executor), in MB."""
+    history = subprocess.run(
+        [
+            docker,
+            "history",
+            "--no-trunc",
+            "--human=false",
+            "--format",
+            "{{.Size}}\t{{.CreatedBy}}",
+            image,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    venv_mb = sum(
+        int(line.split("\t")[0]) / 1e6 for line in history if "COPY /opt/executor" in line
+    )
+    labels = subprocess.run(
+        [docker, "image", "inspect", "--format", "{{json .Config.Labels}}", image],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os_image = (json.loads(labels) or {}).get("org.opencontainers.image.base.name", "")
+    os_mb = image_size_mb(docker, os_image) if os_image else 0.0
+    python_mb = base_size_mb - os_mb - venv_mb
+    return (
+        f"executor-base is {base_size_mb:.0f} MB: `{os_image}` {os_mb:.0f} MB, Debian's python3 "
+        f"{python_mb:.0f} MB, the executor's venv (service and dependencies) {venv_mb:.0f} MB."
+    )
+
+
+def measure_image(
+    docker: str, image: str, *, runs: int, warm: int, base_size_mb: float
+) -> ImageRow:
+    language = language_of(docker, image)
+    size_mb = image_size_mb(docker, image)
+    times = [run_once(docker, image, language=language, warm=warm) for _ in range(runs)]
+    return ImageRow(
+        image=image,
+        size_mb=size_mb,
+        layer_mb=size_mb - base_size_mb,
+        ready_ms=statistics.median(t.ready_ms for t in times),
+        first_hello_ms=statistics.median(t.first_hello_ms for t in times),
+        warm_hello_ms=statistics.median(t.warm_hello_ms for t in times),
+        runs=runs,
+    )
+
+
+def language_of(docker: str, image: str) -> str:
+    """The language the image offers, from its EXECUTOR_LANGUAGES setting."""
+    out = subprocess.run(
+        [docker, "image", "inspect", "--format", "{{json .Config.Env}}", image],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for item in json.loads(out.stdout) or []:
+        name, _, value = item.partition("=")
+        if name == "EXECUTOR_LANGUAGES" and value in HELLO:
+            return value
+    raise SystemExit(f"{image} sets no single EXECUTOR_LANGUAGES among {', '.join(HELLO)}")
+
+
+def run_once(docker: str, image: str, *, language: str, warm: int) -> RunTimes:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    container = subprocess.run(
+        [
+            docker,
+            "run",
+            "-d",
+            "--rm",
+            "--cpus",
+            "0.5",
+            "--memory",
+            "1g",
+            "-p",
+            f"127.0.0.1:{port}:8080",
+            image,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    try:
+        wait_ready(url, deadline=started + READY_TIMEOUT_S)
+        ready_ms = (time.monotonic() - started) * 1000
+        first_hello_ms = hello_ms(url, language)
+        wait_warm(url, deadline=time.monotonic() + READY_TIMEOUT_S)
+        warm_ms = [hello_ms(url, language) for _ in range(warm)]
+        return RunTimes(ready_ms, first_hello_ms, statistics.median(warm_ms))
+    finally:
+        subprocess.run([docker, "rm", "-f", container], capture_output=True, check=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, *, deadline: float) -> None:
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{url}/readyz did not answer 200 within {READY_TIMEOUT_S:.0f} s")
+        time.sleep(POLL_INTERVAL_S)
+
+
+def wait_warm(url: str, *, deadline: float) -> None:
+    """Wait until every warm compiler the service lists in /info (Java's javac server) is ready,
+    so that the warm latency is that of a fully started replica."""
+    while True:
+        with urllib.request.urlopen(f"{url}/info", timeout=REQUEST_TIMEOUT_S) as response:
+            info = json.load(response)
+        compilers = info.get("warm_compilers") or {}
+        if all(state.get("ready") for state in compilers.values()):
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{url}: warm compilers not ready within {READY_TIMEOUT_S:.0f} s")
+        time.sleep(0.1)
+
+
+def hello_ms(url: str, language: str) -> float:
+    body = json.dumps({"language": language, "code": HELLO[language]}).encode()
+    request = urllib.request.Request(
+        f"{url}/execute", data=body, headers={"Content-Type": "application/json"}
+    )
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
+        result = json.load(response)
+    elapsed_ms = (time.monotonic() - started) * 1000
+    if result.get("status") != "ok" or result.get("stdout") != "hello, world\n":
+        raise SystemExit(f"hello world in {language} failed: {result}")
+    return elapsed_ms
+
+
+def render_table(rows: list[ImageRow], *, composition: str) -> str:
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, {memory_gib:.0f} GiB, "
+        f"Docker {docker_version()}"
+    )
+    lines = [
+        f"Measured by `images/measure.py` on {datetime.date.today().isoformat()} ({machine}); "
+        f"containers limited to `--cpus 0.5 --memory 1g`; median of {rows[0].runs} runs "
+        "each. First hello world: the first request, right after `/readyz`; warm: once the "
+        "service reports its warm compilers ready (`/info`), median of several requests. "
+        f"Sizes uncompressed, MB = 10^6 bytes; {composition} Python's toolchain is the base's "
+        "python3, so its image adds nothing on top.",
+        "",
+        "| image | size | toolchain on the base | `docker run` → `/readyz` 200 "
+        "| first hello world | warm hello world |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| `{row.image}` | {row.size_mb:.0f} MB | {row.layer_mb:.0f} MB "
+            f"| {row.ready_ms:.0f} ms | {row.first_hello_ms:.0f} ms | {row.warm_hello_ms:.0f} ms |"
+        )
+    return "\n".join(lines)
+
+
+def docker_version() -> str:
+    out = subprocess.run(
+        [docker_client(), "version", "--format", "{{.Server.Version}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip() or "unknown"
+
+
+def write_table(readme: Path, table: str) -> bool:
+    """Replace what lies between the markers; False when the file or a marker is missing."""
+    if not readme.is_file():
+        return False
+    text = readme.read_text()
+    start = text.find(START_MARKER)
+    end = text.find(END_MARKER)
+    if start < 0 or end < start:
+        return False
+    head = text[: start + len(START_MARKER)]
+    readme.write_text(f"{head}\n{table}\n{text[end:]}")
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

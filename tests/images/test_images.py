@@ -1,0 +1,254 @@
+"""The language images under a real Docker engine: metadata, contents, and the service in a
+container of the replica's size (--cpus 0.5 --memory 1g, default capabilities and seccomp)."""
+
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import LANGUAGES, program
+from tests.images.conftest import BASE_IMAGE, IMAGES, Container, inspect
+
+pytestmark = pytest.mark.docker
+
+ENTRYPOINT = ["/opt/executor/bin/executor", "serve", "--host", "0.0.0.0", "--port", "8080"]
+JAVAC_CDS_ARCHIVE = "/usr/lib/jvm/java-21-openjdk-amd64/lib/server/javac.jsa"
+PYTHON_IMAGE_MAX_BYTES = 150 * 10**6
+EXECUTOR_LAYER_MAX_BYTES = 30 * 10**6
+SPIN_LIMITS = {"time_ms": 1000, "wall_time_ms": 10000}
+MEMORY_LIMITS = {"memory_mb": 128, "time_ms": 10000, "wall_time_ms": 20000}
+BOMB_LIMITS = {"processes": 32, "time_ms": 2000, "wall_time_ms": 4000, "memory_mb": 512}
+# Time for the service to notice, kill, reap and answer, beyond a run's wall limit, at 0.5 CPU.
+MARGIN_MS = 3000
+# Java compiles before it runs; the compilation has its own limits.
+COMPILE_ALLOWANCE_S = {"python": 0.0, "node": 0.0, "java": 30.0}
+
+# Lists every regular file that is setuid, setgid or carries file capabilities.
+PRIVILEGED_FILES_SCRIPT = """
+import os, stat
+for root, dirs, files in os.walk("/"):
+    if root == "/":
+        dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+    for name in files:
+        path = os.path.join(root, name)
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISREG(mode):
+            continue
+        if mode & (stat.S_ISUID | stat.S_ISGID):
+            print(f"{path} mode {oct(mode)}")
+        try:
+            os.getxattr(path, "security.capability", follow_symlinks=False)
+        except OSError:
+            continue
+        print(f"{path} has file capabilities")
+"""
+
+# Lists the processes of the run uids [argv[1], argv[1] + argv[2]) and every zombie.
+LEFTOVERS_SCRIPT = """
+import os, sys
+first, count = int(sys.argv[1]), int(sys.argv[2])
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+    except OSError:
+        continue
+    uid = int(fields["Uid"].split()[0])
+    state = fields["State"].split()[0]
+    if first <= uid < first + count or state == "Z":
+        print(pid, fields["Name"].strip(), f"uid={uid}", f"state={state}")
+"""
+
+
+# -- the images, without running the service ---------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_image_metadata(docker: str, images: dict[str, str], language: str) -> None:
+    """The service runs as root (it drops to per-run uids itself), on port 8080, offering only
+    the image's language, with a health check and OCI labels."""
+    config = inspect(docker, images[language])["Config"]
+    assert config["User"] in ("", "root", "0")
+    assert "8080/tcp" in config["ExposedPorts"]
+    assert config["Entrypoint"] == ENTRYPOINT
+    assert config["Healthcheck"]["Test"][0] == "CMD"
+    assert f"EXECUTOR_LANGUAGES={language}" in config["Env"]
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.title"] == f"executor-{language}"
+    assert labels["org.opencontainers.image.version"]
+    assert labels["org.opencontainers.image.revision"]
+
+
+@pytest.mark.parametrize("image", [BASE_IMAGE, *IMAGES.values()])
+def test_no_setuid_setgid_or_file_capabilities(
+    docker: str, images: dict[str, str], image: str
+) -> None:
+    """Nothing user code can reach may raise privileges: no setuid or setgid file, no file
+    capabilities, anywhere in the image."""
+    done = subprocess.run(
+        [
+            docker,
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "/opt/executor/bin/python",
+            image,
+            "-I",
+            "-c",
+            PRIVILEGED_FILES_SCRIPT,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+
+
+def test_python_image_is_under_150_mb(docker: str, images: dict[str, str]) -> None:
+    size = inspect(docker, images["python"])["Size"]
+    assert size < PYTHON_IMAGE_MAX_BYTES, f"{size / 1e6:.1f} MB"
+
+
+def test_executor_layer_is_under_30_mb(docker: str, images: dict[str, str]) -> None:
+    """The layer the executor adds on top of Python (its venv: the service and dependencies)."""
+    history = subprocess.run(
+        [
+            docker,
+            "history",
+            "--no-trunc",
+            "--human=false",
+            "--format",
+            "{{.Size}}\t{{.CreatedBy}}",
+            BASE_IMAGE,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    sizes = [int(line.split("\t")[0]) for line in history if "COPY /opt/executor" in line]
+    assert len(sizes) == 1, history
+    assert sizes[0] < EXECUTOR_LAYER_MAX_BYTES, f"{sizes[0] / 1e6:.1f} MB"
+
+
+def test_javac_class_data_sharing_archive_maps(docker: str, images: dict[str, str]) -> None:
+    """The javac archive built into the Java image is usable by that image's JVM: -Xshare:on
+    fails the start instead of ignoring an archive that cannot be mapped."""
+    done = subprocess.run(
+        [
+            docker,
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "javac",
+            images["java"],
+            "-J-Xshare:on",
+            f"-J-XX:SharedArchiveFile={JAVAC_CDS_ARCHIVE}",
+            "-J-XX:+UseSerialGC",
+            "-J-XX:TieredStopAtLevel=1",
+            "-version",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -- a running container of each language image ------------------------------------------------
+
+
+def test_health_ready_and_runtimes(container: Container) -> None:
+    """/healthz and /readyz answer 200, and /runtimes offers the image's language alone."""
+    assert container.get("/healthz")[0] == 200
+    assert container.get("/readyz")[0] == 200
+    status, runtimes = container.get("/runtimes")
+    assert status == 200
+    assert isinstance(runtimes, list)
+    assert [runtime["language"] for runtime in runtimes] == [container.language]
+
+
+def test_healthcheck_command_passes(container: Container) -> None:
+    test = inspect(container.docker, container.image)["Config"]["Healthcheck"]["Test"]
+    done = container.exec(*test[1:])
+    assert done.returncode == 0, done.stderr
+
+
+def test_hello_world(container: Container) -> None:
+    result = container.execute(program(container.language, "hello"))
+    assert result["status"] == "ok", result
+    assert result["stdout"] == "Hello, world!\n"
+    assert result["exit_code"] == 0
+
+
+def test_stdin_echo(container: Container) -> None:
+    text = "line one\nline two ünïcödé\n" * 100
+    result = container.execute({**program(container.language, "echo_stdin"), "stdin": text})
+    assert result["status"] == "ok", result
+    assert result["stdout"] == text
+
+
+def test_cpu_spin_is_time_limit_exceeded(container: Container) -> None:
+    """1. A program spins on the CPU under a 1 s CPU limit (10 s wall).
+    Expected: time_limit_exceeded, stopped near 1 s of CPU, long before the wall limit."""
+    result = container.execute({**program(container.language, "spin"), "limits": SPIN_LIMITS})
+    assert result["status"] == "time_limit_exceeded", result
+    assert result["wall_time_ms"] < SPIN_LIMITS["wall_time_ms"]
+    assert_contained(container)
+
+
+def test_allocation_past_the_limit_is_memory_limit_exceeded(container: Container) -> None:
+    """1. A program allocates 1 MB blocks without end under a 128 MB limit.
+    Expected: memory_limit_exceeded; the container (1 GB) is neither killed nor restarted."""
+    result = container.execute(
+        {**program(container.language, "memory_hog"), "limits": MEMORY_LIMITS}
+    )
+    assert result["status"] == "memory_limit_exceeded", result
+    assert_contained(container)
+
+
+def test_fork_bomb_is_contained(container: Container) -> None:
+    """1. A program forks (or spawns itself) without end under a 32-process limit.
+    2. It ends within its wall limit. 3. Nothing of it is left in the container.
+    4. The next hello world runs normally."""
+    started = time.monotonic()
+    result = container.execute({**program(container.language, "fork_bomb"), "limits": BOMB_LIMITS})
+    elapsed_s = time.monotonic() - started
+    assert result["status"] in {"time_limit_exceeded", "memory_limit_exceeded", "runtime_error"}
+    assert result["wall_time_ms"] <= BOMB_LIMITS["wall_time_ms"] + MARGIN_MS, result
+    budget_s = (BOMB_LIMITS["wall_time_ms"] + MARGIN_MS) / 1000
+    assert elapsed_s < budget_s + COMPILE_ALLOWANCE_S[container.language]
+    assert_contained(container)
+    hello = container.execute(program(container.language, "hello"))
+    assert hello["status"] == "ok", hello
+    assert hello["stdout"] == "Hello, world!\n"
+
+
+def assert_contained(container: Container) -> None:
+    """The run left no process under the run uids and no zombie, and the container still runs
+    its first start. (The service's own helpers, such as a warm compiler, run outside the pool.)"""
+    status, info = container.get("/info")
+    assert status == 200
+    assert isinstance(info, dict)
+    pool = info["isolation"]["uid_pool"]
+    assert pool is not None, "no uid pool: runs would share the service's uid in the container"
+    leftovers = container.exec(
+        "/opt/executor/bin/python",
+        "-I",
+        "-c",
+        LEFTOVERS_SCRIPT,
+        str(pool["base"]),
+        str(pool["size"]),
+    )
+    assert leftovers.returncode == 0, leftovers.stderr
+    assert leftovers.stdout == "", f"left in the container:\n{leftovers.stdout}"
+    state = container.state()
+    assert state["Running"] and not state["OOMKilled"] and not state["Restarting"], state
+    assert container.get("/healthz")[0] == 200
