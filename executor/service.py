@@ -16,7 +16,7 @@ from executor.errors import (
     ServiceBusy,
     ServiceUnavailable,
 )
-from executor.languages.plan import LanguagePlan, expand_argv, heap_mb_for
+from executor.languages.plan import LanguagePlan, Toolchain, expand_argv, heap_mb_for
 from executor.languages.registry import Runtime, RuntimeRegistry, all_plans
 from executor.models import (
     CompileResult,
@@ -86,17 +86,13 @@ class Executor:
     # -- startup -------------------------------------------------------------------------------
 
     async def discover_runtimes(self) -> list[str]:
-        """Find each language's toolchains and keep, per language, the first that passes its
-        self-test through the real sandbox. Returns a line per language for the log."""
+        """Find each language's toolchains and keep, per language, the first that answers its
+        version probe and passes its self-test through the real sandbox (the two run side by
+        side). A deferred self-test (Java) runs later, in verify_deferred_self_tests. Returns a
+        line per language for the log."""
         wanted = self.settings.offered_languages()
         plans = [p for p in all_plans() if wanted is None or p.name in wanted]
-        found = await asyncio.gather(*(asyncio.to_thread(p.find_toolchains) for p in plans))
-        results = await asyncio.gather(
-            *(
-                self._first_working(plan, toolchains)
-                for plan, toolchains in zip(plans, found, strict=True)
-            )
-        )
+        results = await asyncio.gather(*(self._first_working(plan) for plan in plans))
         runtimes = [runtime for runtime, _ in results if runtime is not None]
         self.registry = RuntimeRegistry(runtimes)
         return [line for _, line in results]
@@ -122,12 +118,12 @@ class Executor:
                 await warm.start()
 
     async def verify_deferred_self_tests(self) -> list[str]:
-        """Run the full self-test of runtimes that were admitted on their quick startup check
-        (Java: compile and run a hello world, through the warm compiler once it is up). A
-        runtime that fails is withdrawn. Returns a line per runtime for the log."""
+        """Run the self-test of runtimes that were offered on their version probe alone (Java:
+        compile and run a hello world, through the warm compiler once it is up). A runtime that
+        fails is withdrawn. Returns a line per runtime for the log."""
         lines = []
         for runtime in list(self.registry.runtimes):
-            if runtime.plan.startup_check_argv is None:
+            if not runtime.plan.self_test_deferred:
                 continue
             problem = await self.self_test(runtime)
             if problem is None:
@@ -137,46 +133,29 @@ class Executor:
             self.registry = RuntimeRegistry([r for r in self.registry.runtimes if r != runtime])
         return lines
 
-    async def _first_working(
-        self, plan: LanguagePlan, toolchains: list
-    ) -> tuple[Runtime | None, str]:
-        if not toolchains:
+    async def _first_working(self, plan: LanguagePlan) -> tuple[Runtime | None, str]:
+        binaries = await asyncio.to_thread(plan.find_binaries)
+        if not binaries:
             return None, f"{plan.name}: not offered (no toolchain found)"
         problems = []
-        for toolchain in toolchains:
-            runtime = Runtime(plan=plan, toolchain=toolchain)
-            problem = await self._startup_check(runtime)
-            if problem is None:
+        for binary in binaries:
+            probe = asyncio.to_thread(plan.probe_toolchain, binary)
+            if plan.self_test_deferred:
+                toolchain, problem = await probe, None
+            else:
+                # The self-test needs only the binary: run it while the probe asks the version.
+                provisional = Runtime(
+                    plan=plan, toolchain=Toolchain(version="", interpreter=binary)
+                )
+                toolchain, problem = await asyncio.gather(probe, self.self_test(provisional))
+            if toolchain is None:
+                problems.append(f"{binary}: no answer to the version probe")
+            elif problem is not None:
+                problems.append(f"{binary}: {problem}")
+            else:
+                runtime = Runtime(plan=plan, toolchain=toolchain)
                 return runtime, f"{plan.name} {toolchain.version}: {toolchain.interpreter}"
-            problems.append(f"{toolchain.interpreter}: {problem}")
-        return None, f"{plan.name}: not offered (self-test failed: {'; '.join(problems)})"
-
-    async def _startup_check(self, runtime: Runtime) -> str | None:
-        """The check a runtime must pass before it is offered: its plan's quick command when it
-        has one (a JVM start, where a hello world would need a compile first), else its full
-        self-test. None if it passed, else why not."""
-        plan = runtime.plan
-        if plan.startup_check_argv is None:
-            return await self.self_test(runtime)
-        limits = self._resolve_limits(Limits(), plan)
-        argv = expand_argv(
-            plan.startup_check_argv,
-            toolchain=runtime.toolchain,
-            main="",
-            main_class="",
-            heap_mb=heap_mb_for(limits.memory_kb),
-            sources=[],
-            args=[],
-        )
-        try:
-            async with self._workspace({}) as (work, identity):
-                outcome = await self._sandboxed(argv, limits, work, identity, b"", plan.env)
-        except Exception as exc:  # a broken toolchain must not stop the service
-            return f"{type(exc).__name__}: {exc}"
-        status = decide_status(outcome, limits=limits, oom_markers=plan.oom_markers)
-        if status != Status.OK:
-            return f"{' '.join(argv)}: {status}, {outcome.stderr[-300:].decode(errors='replace')}"
-        return None
+        return None, f"{plan.name}: not offered ({'; '.join(problems)})"
 
     async def self_test(self, runtime: Runtime) -> str | None:
         """Run the plan's hello world in the sandbox; None if it printed what it should."""
@@ -533,7 +512,9 @@ class Executor:
     def _clean_up_now(self, work: Workdir | None, identity: RunIdentity | None) -> None:
         if identity is not None:
             janitor.kill_all_processes(identity, helper=self.launcher.helper)
-            janitor.remove_owned_files(identity)
+            # With a mount namespace, the run's /tmp, /var/tmp and /dev/shm were its workdir's.
+            places = ("/run/lock",) if self.isolation.namespaces else janitor.SHARED_WRITABLE_DIRS
+            janitor.remove_owned_files(identity, places=places)
         if work is not None:
             remove_workdir(work)
 

@@ -25,29 +25,29 @@ JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xshare:auto", "-XX:Active
 JAVAC_CDS_ARCHIVE = "lib/server/javac.jsa"
 
 
-def find_java() -> list[Toolchain]:
-    """Each JDK found: ``java`` on PATH, with ``javac`` beside it."""
-    toolchains = []
-    for java in candidates(["java"], ["/usr/bin/java"]):
-        javac = os.path.join(os.path.dirname(java), "javac")
-        if not os.path.exists(javac):
-            continue
-        out = probe_output([java, "-version"])
-        match = re.search(r'version "([^"]+)"', out or "")
-        if match:
-            # javac's class-data-sharing archive, built with the image (images/java/Dockerfile):
-            # it cuts javac's start by a third, but slows program runs, so only javac gets it.
-            archive = os.path.join(os.path.dirname(os.path.dirname(java)), JAVAC_CDS_ARCHIVE)
-            flags = (f"-XX:SharedArchiveFile={archive}",) if os.path.exists(archive) else ()
-            toolchains.append(
-                Toolchain(
-                    version=match.group(1),
-                    interpreter=java,
-                    compiler=javac,
-                    compiler_jvm_flags=flags,
-                )
-            )
-    return toolchains
+def find_java() -> list[str]:
+    """``java`` binaries on PATH that have ``javac`` beside them."""
+    return [
+        java
+        for java in candidates(["java"], ["/usr/bin/java"])
+        if os.path.exists(os.path.join(os.path.dirname(java), "javac"))
+    ]
+
+
+def probe_java(java: str) -> Toolchain | None:
+    """The JDK's version, its javac, and javac's class-data-sharing archive when the image built
+    one (images/java/Dockerfile): it cuts javac's start by a third, but slows program runs, so
+    only javac's JVMs get it."""
+    match = re.search(r'version "([^"]+)"', probe_output([java, "-version"]) or "")
+    if not match:
+        return None
+    archive = os.path.join(os.path.dirname(os.path.dirname(java)), JAVAC_CDS_ARCHIVE)
+    return Toolchain(
+        version=match.group(1),
+        interpreter=java,
+        compiler=os.path.join(os.path.dirname(java), "javac"),
+        compiler_jvm_flags=(f"-XX:SharedArchiveFile={archive}",) if os.path.exists(archive) else (),
+    )
 
 
 def java_file_name(code: str) -> str:
@@ -114,10 +114,11 @@ def java_plan() -> LanguagePlan:
             "}\n"
         ),
         warm_compiler=True,
-        startup_check_argv=("{interpreter}", *JVM_FLAGS, "-Xmx{heap_mb}m", "-version"),
+        self_test_deferred=True,
         main_name_for=java_file_name,
         main_class_for=java_main_class,
-        find_toolchains=find_java,
+        find_binaries=find_java,
+        probe_toolchain=probe_java,
     )
 
 

@@ -7,14 +7,14 @@ from executor.languages.plan import LanguagePlan, Toolchain
 from executor.languages.toolchain import candidates, probe_output
 
 
-def find_node() -> list[Toolchain]:
-    """Each node binary found on PATH or in the usual places."""
-    toolchains = []
-    for path in candidates(["node", "nodejs"], ["/usr/bin/node", "/usr/local/bin/node"]):
-        out = probe_output([path, "--version"])
-        if out is not None:
-            toolchains.append(Toolchain(version=out.strip().lstrip("v"), interpreter=path))
-    return toolchains
+def find_node() -> list[str]:
+    """node binaries on PATH or in the usual places."""
+    return candidates(["node", "nodejs"], ["/usr/bin/node", "/usr/local/bin/node"])
+
+
+def probe_node(binary: str) -> Toolchain | None:
+    out = probe_output([binary, "--version"])
+    return Toolchain(version=out.strip().lstrip("v"), interpreter=binary) if out else None
 
 
 def node_plan() -> LanguagePlan:
@@ -27,5 +27,6 @@ def node_plan() -> LanguagePlan:
         memory_strategy="heap_flag",
         oom_markers=(re.compile(r"JavaScript heap out of memory"),),
         self_test_source="console.log('hello')\n",
-        find_toolchains=find_node,
+        find_binaries=find_node,
+        probe_toolchain=probe_node,
     )

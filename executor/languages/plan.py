@@ -50,14 +50,17 @@ class LanguagePlan:
     oom_markers: tuple[re.Pattern[str], ...] = ()
     self_test_source: str = ""
     self_test_stdout: str = "hello\n"
-    # A quick command that must exit 0 in the sandbox before the language is offered, for a
-    # language whose self-test is slow (Java's needs a compile); the full self-test then runs
-    # in the background and withdraws the language if it fails. None: the self-test gates.
-    startup_check_argv: tuple[str, ...] | None = None
+    # True for a language whose self-test is slow (Java's needs a compile): it is offered once
+    # its toolchain answers the version probe, and its self-test runs in the background after
+    # the warm compiler is up, withdrawing it if it fails. False: the self-test gates readiness.
+    self_test_deferred: bool = False
     # Hooks for what data cannot say (Java: the file and class follow the source's public class).
     main_name_for: Callable[[str], str] | None = None
     main_class_for: Callable[[str, str], str] | None = None
-    find_toolchains: Callable[[], list[Toolchain]] = field(default=lambda: [])
+    # Discovery, at startup only: the binaries that may run this language, in order of
+    # preference (cheap: PATH lookups), and a probe that asks one for its version (spawns it).
+    find_binaries: Callable[[], list[str]] = field(default=lambda: [])
+    probe_toolchain: Callable[[str], Toolchain | None] = field(default=lambda _: None)
     # A long-lived compiler the service keeps warm (see warm_compiler.py); fresh one as fallback.
     warm_compiler: bool = False
 

@@ -8,20 +8,19 @@ from executor.languages.toolchain import candidates, probe_output
 _ASK_INTERPRETER = "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"
 
 
-def find_python() -> list[Toolchain]:
-    """Each CPython 3 binary found: PATH first (wrapper scripts such as pyenv shims skipped),
-    then the system's; each is asked for its version and real path."""
-    toolchains = []
-    seen: set[str] = set()
-    for path in candidates(["python3"], ["/usr/bin/python3", "/usr/local/bin/python3"]):
-        out = probe_output([path, "-I", "-S", "-c", _ASK_INTERPRETER])
-        if out is None:
-            continue
-        executable, version = out.split()[:2]
-        if executable not in seen:
-            seen.add(executable)
-            toolchains.append(Toolchain(version=version, interpreter=executable))
-    return toolchains
+def find_python() -> list[str]:
+    """CPython 3 binaries: PATH first (wrapper scripts such as pyenv shims skipped), then the
+    system's."""
+    return candidates(["python3"], ["/usr/bin/python3", "/usr/local/bin/python3"])
+
+
+def probe_python(binary: str) -> Toolchain | None:
+    """Ask the interpreter for its version and real path; None if it does not answer."""
+    out = probe_output([binary, "-I", "-S", "-c", _ASK_INTERPRETER])
+    if out is None:
+        return None
+    executable, version = out.split()[:2]
+    return Toolchain(version=version, interpreter=executable)
 
 
 def python_plan() -> LanguagePlan:
@@ -38,5 +37,6 @@ def python_plan() -> LanguagePlan:
         address_space_slack_mb=64,
         oom_markers=(re.compile(r"^MemoryError", re.MULTILINE),),
         self_test_source="print('hello')\n",
-        find_toolchains=find_python,
+        find_binaries=find_python,
+        probe_toolchain=probe_python,
     )

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from executor.sandbox.identity import RunIdentity
-from executor.sandbox.procfs import pids_of_uid, read_stat, sysv_ipc_objects
+from executor.sandbox.procfs import children_of, pids_of_uid, read_stat, real_uid, sysv_ipc_objects
 from executor.sandbox.spawner import SpawnHelper
 
 # World-writable places a run can leave files in besides its own workspace.
@@ -37,6 +37,7 @@ MAX_REFILLS = 100
 # statfs f_type of the filesystems whose files are memory (linux/magic.h).
 MEMORY_FILESYSTEM_MAGICS = (0x01021994, 0x858458F6)  # TMPFS_MAGIC, RAMFS_MAGIC
 _IPC_RMID = 0
+PR_GET_CHILD_SUBREAPER = 37
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -51,11 +52,11 @@ def kill_all_processes(
 
     ``kill(-1, SIGKILL)`` sent by a process running as that uid reaches all its processes in one
     pass under the kernel's task-list lock, so a process that forks meanwhile cannot leave a child
-    behind (unlike walking /proc and killing pid by pid). With the native ``helper``, the common
-    case (nothing left at all) costs one ``kill(-1, 0)`` as the uid instead of a /proc scan.
-    Raises CleanupError if processes survive ``timeout_s``.
+    behind (unlike walking /proc and killing pid by pid). The common case, nothing left at all,
+    is found without a /proc scan (see any_process_left). Raises CleanupError if processes
+    survive ``timeout_s``.
     """
-    if helper is not None and not helper.any_alive(identity):
+    if not any_process_left(identity, helper=helper):
         return
     deadline = time.monotonic() + timeout_s
     while True:
@@ -69,6 +70,27 @@ def kill_all_processes(
         if time.monotonic() > deadline:
             raise CleanupError(f"uid {identity.uid} still has processes {sorted(pids)[:10]}")
         time.sleep(0.002)
+
+
+def any_process_left(identity: RunIdentity, *, helper: SpawnHelper | None = None) -> bool:
+    """Whether the uid has any task at all, zombies included.
+
+    As a child subreaper, the service is the ancestor of every process a run makes: an orphan
+    comes back to it, and nothing leaves its subtree. Once the run's main process is reaped, a
+    process left of the run is a direct child of the service or below one, and so is every
+    process on its way out (a zombie until reaped): reading the service's children, a few
+    reads, tells. Without that, the helper asks the kernel (see native/spawn_helper.c -q), or
+    /proc is scanned."""
+    if _is_child_subreaper():
+        try:
+            children = children_of(os.getpid())
+        except FileNotFoundError:
+            pass  # no children files in this kernel
+        else:
+            return any(real_uid(pid) == identity.uid for pid in children)
+    if helper is not None:
+        return helper.any_alive(identity)
+    return bool(pids_of_uid(identity.uid))
 
 
 def remove_owned_files(
@@ -380,6 +402,12 @@ def _filesystem_magic(path: str) -> int | None:
     if libc.statfs(os.fsencode(path), buffer) != 0:
         return None
     return ctypes.c_long.from_buffer(buffer).value
+
+
+def _is_child_subreaper() -> bool:
+    libc = ctypes.CDLL(None, use_errno=True)
+    flag = ctypes.c_int(0)
+    return libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and flag.value == 1
 
 
 def _is_zombie(pid: int) -> bool:

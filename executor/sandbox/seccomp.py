@@ -97,6 +97,12 @@ _DENY_EPERM = (
     "open_by_handle_at",
     "name_to_handle_at",
     "fanotify_init",
+    # Anonymous memory files: their pages belong to no process's resident size, and reading a
+    # run's /proc/<pid>/fd needs CAP_SYS_PTRACE, so the memory limit could not see them (a run
+    # could fill the replica's memory). No runtime here uses them (strace of Python, Node and
+    # the JVM with SerialGC); /dev/shm files remain, and those are measured.
+    "memfd_create",
+    "memfd_secret",
     # Administering the host: kernel images and modules, power, swap, accounting, quotas,
     # the kernel log, clocks, host names, terminals.
     "kexec_load",
@@ -198,6 +204,8 @@ _X86_64 = _ArchSpec(
         "kexec_file_load": 320,
         "bpf": 321,
         "userfaultfd": 323,
+        "memfd_create": 319,
+        "memfd_secret": 447,
         # From 424 on, numbers are shared by every architecture (include/uapi/asm-generic).
         "io_uring_setup": 425,
         "io_uring_enter": 426,
@@ -262,6 +270,8 @@ _AARCH64 = _ArchSpec(
         "finit_module": 273,
         "bpf": 280,
         "userfaultfd": 282,
+        "memfd_create": 279,
+        "memfd_secret": 447,
         "kexec_file_load": 294,
         "io_uring_setup": 425,
         "io_uring_enter": 426,
