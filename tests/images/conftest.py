@@ -103,6 +103,20 @@ def inspect(docker: str, name: str) -> dict:
 @pytest.fixture(scope="session")
 def docker() -> str:
     """The docker client, once the engine answers. No engine fails the tests: they never skip."""
+    return docker_engine()
+
+
+@pytest.fixture(scope="session")
+def images(docker: str) -> dict[str, str]:
+    """The four images, built from this working tree once per session by images/build.sh.
+
+    It runs even when the images exist: an image left by an earlier build would test old code,
+    and with an unchanged tree every step is a cache hit (a few seconds)."""
+    return build_images(docker)
+
+
+def docker_engine() -> str:
+    """The docker client, once the engine answers; fails the calling test when none does."""
     client = docker_client()
     try:
         done = subprocess.run(
@@ -118,12 +132,9 @@ def docker() -> str:
     return client
 
 
-@pytest.fixture(scope="session")
-def images(docker: str) -> dict[str, str]:
-    """The four images, built from this working tree once per session by images/build.sh.
-
-    It runs even when the images exist: an image left by an earlier build would test old code,
-    and with an unchanged tree every step is a cache hit (a few seconds)."""
+def build_images(docker: str) -> dict[str, str]:
+    """Run images/build.sh (a cache hit when the tree is unchanged); the language images by
+    language. A failed build fails the calling test with the end of its log."""
     try:
         done = subprocess.run(
             ["bash", str(BUILD_SCRIPT)],
@@ -140,12 +151,18 @@ def images(docker: str) -> dict[str, str]:
     return dict(IMAGES)
 
 
-def start_container(docker: str, image: str, language: str) -> Container:
+def start_container(
+    docker: str, image: str, language: str, *, env: dict[str, str] | None = None
+) -> Container:
     """``docker run -d --cpus 0.5 --memory 1g -p 127.0.0.1::8080 IMAGE`` (Docker picks a free
     loopback port), then wait for /readyz to answer 200. A container that is not ready by the
-    deadline is removed and the test fails with its log."""
+    deadline is removed and the test fails with its log.
+
+    ``env`` adds variables to the container's environment (``--env NAME=VALUE``), as an ACA
+    replica gets its secrets; nothing else about the container changes."""
+    env_flags = [f"--env={name}={value}" for name, value in (env or {}).items()]
     started = subprocess.run(
-        [docker, "run", "-d", *RUN_LIMITS, "-p", "127.0.0.1::8080", image],
+        [docker, "run", "-d", *RUN_LIMITS, *env_flags, "-p", "127.0.0.1::8080", image],
         capture_output=True,
         text=True,
         timeout=120,
