@@ -28,6 +28,8 @@ PRIVATE_PROC_OPTIONS = b"hidepid=2"
 # whose objects the service cannot see: a shared memory segment is destroyed as soon as no
 # process has it attached, so all its memory shows in some process's resident size; and a run
 # may make a few message queues (16 KB each) rather than 32000.
+RUN_OOM_SCORE_ADJ = 1000
+OOM_SCORE_ADJ_PATH = "/proc/self/oom_score_adj"
 IPC_NAMESPACE_LIMITS = (
     ("/proc/sys/kernel/shm_rmid_forced", "1"),
     ("/proc/sys/kernel/msgmni", "16"),
@@ -48,6 +50,9 @@ class ChildPlan:
     ipc_limits: tuple[tuple[str, str], ...] = ()
     # Mount a /proc showing only the run's own processes (PRIVATE_PROC_*) after the binds.
     private_proc: bool = False
+    # When the replica runs out of memory, the kernel kills the process with the highest score:
+    # a run, never the service (whose death would take every run of the replica with it).
+    oom_score_adj: int = RUN_OOM_SCORE_ADJ
 
 
 def plan_child(
@@ -102,6 +107,7 @@ def make_preexec(plan: ChildPlan) -> Callable[[], None]:
     tmp = plan.private_tmp.encode() if plan.private_tmp else None
 
     def preexec() -> None:
+        write_sysctls(((OOM_SCORE_ADJ_PATH, str(plan.oom_score_adj)),))
         if plan.unshare_flags:
             _check(libc.unshare(plan.unshare_flags))
             write_sysctls(plan.ipc_limits)

@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from importlib import resources
 
-from executor.sandbox.child import PRIVATE_PROC_OPTIONS, ChildPlan
+from executor.sandbox.child import OOM_SCORE_ADJ_PATH, PRIVATE_PROC_OPTIONS, ChildPlan
 from executor.sandbox.identity import RunIdentity
 from executor.sandbox.seccomp import SeccompFilter
 
@@ -34,7 +34,13 @@ class SpawnHelper:
 
     def command(self, plan: ChildPlan, argv: tuple[str, ...], *, error_fd: int) -> list[str]:
         """The helper's command line that applies ``plan`` and then execs ``argv``."""
-        command = [self.path, "-e", str(error_fd)]
+        command = [
+            self.path,
+            "-e",
+            str(error_fd),
+            "-w",
+            f"{OOM_SCORE_ADJ_PATH}={plan.oom_score_adj}",
+        ]
         if plan.unshare_flags:
             command += ["-n", str(plan.unshare_flags)]
             for path, value in plan.ipc_limits:

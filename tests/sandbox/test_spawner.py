@@ -27,6 +27,7 @@ REPORT = (
     "print(resource.getrlimit(resource.RLIMIT_FSIZE), resource.getrlimit(resource.RLIMIT_AS))\n"
     "s = open('/proc/self/status').read()\n"
     "print([l for l in s.splitlines() if l.startswith(('NoNewPrivs', 'Seccomp:'))])\n"
+    "print(open('/proc/self/oom_score_adj').read().strip())\n"
     "import socket\n"
     "try:\n"
     "    socket.socket(socket.AF_INET)\n"
@@ -75,7 +76,8 @@ def test_every_step_is_applied(launcher: Launcher, tmp_path: Path) -> None:
     assert lines[1] == "(33, 33) (17, 17)"
     assert lines[2] == f"(3072, 3072) ({262144 * 1024}, {262144 * 1024})"
     assert lines[3] == "['NoNewPrivs:\\t1', 'Seccomp:\\t2']"
-    assert lines[4] == "inet refused"
+    assert lines[4] == "1000"
+    assert lines[5] == "inet refused"
 
 
 def test_a_missing_program_is_a_spawn_error(launcher: Launcher, tmp_path: Path) -> None:

@@ -5,8 +5,8 @@
  * costs about a millisecond, where a fork of the Python service with a preexec_fn costs ten on
  * a large heap. The helper applies the run's setup in this fixed order, then execs the program:
  *
- *   1. namespaces:   unshare(-n FLAGS); then each -w PATH=VALUE is written (limits of the new
- *                    IPC namespace); with -t DIR, /dev/shm, /var/tmp, /tmp become DIR; with
+ *   1. namespaces:   unshare(-n FLAGS); then each -w PATH=VALUE is written (the run's
+ *                    oom_score_adj, the limits of a new IPC namespace); with -t DIR, /dev/shm, /var/tmp, /tmp become DIR; with
  *                    -P OPTIONS, a fresh /proc is mounted with them (e.g. hidepid=2)
  *   2. rlimits:      -r RESOURCE:VALUE, soft = hard = VALUE (set while still root, so they hold)
  *   ---- root ends here ----
