@@ -1,5 +1,6 @@
 """Starts a child under a ChildPlan: through the native spawn helper, or with a preexec_fn."""
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -26,7 +27,7 @@ class Launcher:
 
     helper: SpawnHelper | None
 
-    def popen(
+    async def spawn(
         self,
         plan: ChildPlan,
         argv: tuple[str, ...],
@@ -37,7 +38,9 @@ class Launcher:
         stdout: int,
         stderr: int,
     ) -> subprocess.Popen[bytes]:
-        """Start ``argv`` under ``plan`` in a new session. Raises SpawnError."""
+        """Start ``argv`` under ``plan`` in a new session; return once the program itself is
+        running (or failed to start: SpawnError). The event loop keeps serving meanwhile: with
+        namespaces the helper's setup takes a millisecond or two."""
         if self.helper is None:
             try:
                 return subprocess.Popen(
@@ -75,10 +78,35 @@ class Launcher:
         try:
             # The helper's error pipe is close-on-exec: EOF with nothing written means the
             # program itself is running.
-            error = os.read(error_r, ERROR_READ_BYTES)
+            error = await _read_until_eof(error_r)
         finally:
             os.close(error_r)
         if error:
-            proc.wait()
+            await asyncio.to_thread(proc.wait)
             raise SpawnError(f"cannot start {argv[0]}: {error.decode(errors='replace')}")
         return proc
+
+
+async def _read_until_eof(fd: int) -> bytes:
+    """What is written to ``fd`` until its writers close it, read without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    os.set_blocking(fd, False)
+    chunks: list[bytes] = []
+    done: asyncio.Future[None] = loop.create_future()
+
+    def on_readable() -> None:
+        try:
+            data = os.read(fd, ERROR_READ_BYTES)
+        except BlockingIOError:
+            return
+        if data and sum(map(len, chunks)) < ERROR_READ_BYTES:
+            chunks.append(data)
+        elif not data and not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, on_readable)
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+    return b"".join(chunks)

@@ -64,7 +64,7 @@ class Resident:
     async def start(self) -> None:
         """Spawn the helper. Raises SpawnError if it cannot start."""
         loop = asyncio.get_running_loop()
-        self.proc = self.launcher.popen(
+        self.proc = await self.launcher.spawn(
             self.plan,
             self.spec.argv,
             cwd=self.spec.cwd,

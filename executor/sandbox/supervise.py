@@ -93,7 +93,7 @@ class _Supervisor:
         fork_rss_kb = own_peak_rss_kb()
         started = time.monotonic()
         try:
-            proc = self.launcher.popen(
+            proc = await self.launcher.spawn(
                 self.plan,
                 self.spec.argv,
                 cwd=self.spec.cwd,

@@ -1,5 +1,6 @@
 """The native spawn helper and the launcher: each setup step really applied, in both paths."""
 
+import asyncio
 import os
 import resource
 import subprocess
@@ -55,10 +56,10 @@ def run(launcher: Launcher, argv: tuple[str, ...], *, identity=None, tmp_path: P
     )
     out = tmp_path / "out"
     with open(out, "wb") as f:
-        proc = launcher.popen(
+        proc = asyncio.run(launcher.spawn(
             plan, argv, cwd=str(tmp_path), env={"PATH": "/usr/bin:/bin"},
             stdin=subprocess.DEVNULL, stdout=f.fileno(), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        ))  # fmt: skip
         proc.wait()
     return out.read_text()
 
