@@ -17,7 +17,8 @@ from executor.api import ROUTES
 from executor.errors import ExecutorError
 from executor.sandbox.identity import IdentityPool, RunIdentity, random_uid_base
 from executor.sandbox.launch import Launcher
-from executor.sandbox.layers import Isolation, IsolationMode, detect_isolation
+from executor.sandbox.layers import IsolationMode, build_seccomp, detect_isolation
+from executor.sandbox.seccomp import SeccompFilter
 from executor.sandbox.spawner import HelperUnavailable, SpawnHelper, load_helper
 from executor.sandbox.workdir import prepare_parent
 from executor.service import Executor
@@ -35,7 +36,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        executor = start_executor(settings)
+        executor = await start_executor(settings)
         app.state.executor = executor
         discovery = asyncio.create_task(_discover(executor))
         try:
@@ -59,12 +60,21 @@ def create_app(settings: Settings) -> Starlette:
     return app
 
 
-def start_executor(settings: Settings) -> Executor:
-    """Probe isolation, prepare the run directory, and build the Executor (not yet ready)."""
+async def start_executor(settings: Settings) -> Executor:
+    """Load the spawn helper, probe isolation with it, prepare the run directory, and build the
+    Executor (not yet ready: see _discover)."""
     concurrency = settings.concurrency()
     base_uid = settings.uid_base or random_uid_base(concurrency)
-    isolation = detect_isolation(
-        settings.isolation, probe_identity=RunIdentity(uid=base_uid, gid=base_uid)
+    _become_subreaper()
+    prepare_parent(settings.run_root())
+    seccomp, _ = build_seccomp()
+    launcher = Launcher(helper=_spawn_helper(settings, seccomp))
+    isolation = await detect_isolation(
+        settings.isolation,
+        probe_identity=RunIdentity(uid=base_uid, gid=base_uid),
+        seccomp=seccomp,
+        launcher=launcher,
+        probe_dir=settings.run_root(),
     )
     if isolation.mode is IsolationMode.NONE:
         log.warning(
@@ -78,22 +88,17 @@ def start_executor(settings: Settings) -> Executor:
             "active" if layer.active else "inactive",
             layer.detail,
         )
-    _become_subreaper()
-    prepare_parent(settings.run_root())
-    launcher = Launcher(helper=_spawn_helper(settings, isolation))
     pool = IdentityPool(base_uid=base_uid, size=concurrency) if isolation.uid_drop else None
     return Executor(settings, isolation=isolation, launcher=launcher, pool=pool)
 
 
-def _spawn_helper(settings: Settings, isolation: Isolation) -> SpawnHelper | None:
+def _spawn_helper(settings: Settings, seccomp: SeccompFilter | None) -> SpawnHelper | None:
     if settings.spawn_helper == "off":
         log.info("spawn: preexec_fn (EXECUTOR_SPAWN_HELPER=off)")
         return None
     prebuilt = "" if settings.spawn_helper == "auto" else settings.spawn_helper
     try:
-        helper = load_helper(
-            prebuilt=prebuilt, cache_dir=settings.cache_dir(), seccomp=isolation.seccomp
-        )
+        helper = load_helper(prebuilt=prebuilt, cache_dir=settings.cache_dir(), seccomp=seccomp)
     except (HelperUnavailable, OSError, subprocess.SubprocessError) as exc:
         if prebuilt:
             raise  # the operator named a helper: a missing one is a setup error

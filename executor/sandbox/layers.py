@@ -1,24 +1,16 @@
 """Finds which isolation layers work on this kernel and in this container, and why others do not."""
 
-import concurrent.futures
-import ctypes
+import asyncio
 import os
 import subprocess
 from dataclasses import dataclass
 from enum import StrEnum
 
-from executor.sandbox.child import (
-    CLONE_NEWIPC,
-    CLONE_NEWNET,
-    CLONE_NEWNS,
-    IPC_NAMESPACE_LIMITS,
-    MS_PRIVATE,
-    MS_REC,
-    mount_private_proc,
-    write_sysctls,
-)
+from executor.sandbox.child import ChildPlan, plan_child
 from executor.sandbox.identity import RunIdentity
-from executor.sandbox.seccomp import SeccompFilter, SeccompUnavailable, build_filter, probe_seccomp
+from executor.sandbox.launch import Launcher, SpawnError
+from executor.sandbox.seccomp import SeccompFilter, SeccompUnavailable, build_filter
+from executor.sandbox.spec import ResourceLimits
 
 
 class IsolationMode(StrEnum):
@@ -54,10 +46,20 @@ class Isolation:
     layers: tuple[Layer, ...]
 
 
-def detect_isolation(mode: IsolationMode, *, probe_identity: RunIdentity) -> Isolation:
-    """Probe each layer with a real short-lived child and return what works.
+async def detect_isolation(
+    mode: IsolationMode,
+    *,
+    probe_identity: RunIdentity,
+    seccomp: SeccompFilter | None,
+    launcher: Launcher,
+    probe_dir: str,
+) -> Isolation:
+    """Probe each layer by starting /bin/true under it, the way runs will be started
+    (``launcher``), and return what works.
 
-    ``probe_identity`` is a uid of the pool, used to check that dropping to it works. Raises
+    ``probe_identity`` is a uid of the pool, used to check that dropping to it works;
+    ``seccomp`` the filter runs would get (None if it could not be built for this machine);
+    ``probe_dir`` a directory to bind over /tmp in the namespace probe. Raises
     IsolationUnavailable in ``strict`` mode when the uid drop or seccomp is missing.
     """
     if mode is IsolationMode.NONE:
@@ -65,14 +67,18 @@ def detect_isolation(mode: IsolationMode, *, probe_identity: RunIdentity) -> Iso
         layers = tuple(Layer(name, False, why) for name in ("uid_drop", "seccomp", "namespaces"))
         return Isolation(mode, False, None, False, layers)
 
-    # Each probe is a short child process; run them side by side to keep startup short.
-    with concurrent.futures.ThreadPoolExecutor(3) as pool:
-        uid_probe = pool.submit(_probe_uid_drop, probe_identity)
-        seccomp_probe = pool.submit(_probe_seccomp)
-        ns_probe = pool.submit(_probe_namespaces)
-    uid_problem = uid_probe.result()
-    seccomp, seccomp_problem = seccomp_probe.result()
-    ns_problem = ns_probe.result()
+    # Each probe is a short child; they run side by side to keep startup short.
+    uid_problem, seccomp_problem, ns_problem = await asyncio.gather(
+        _probe_uid_drop(launcher, probe_identity),
+        _probe_seccomp(launcher, seccomp),
+        _probe(
+            launcher,
+            plan_child(_PROBE_LIMITS, identity=None, seccomp=None, namespaces=True,
+                       private_tmp=probe_dir),
+            "cannot create network, IPC and mount namespaces, mount a private /proc and limit "
+            "System V IPC (needs CAP_SYS_ADMIN and a writable /proc/sys)",
+        ),
+    )  # fmt: skip
     if mode is IsolationMode.STRICT:
         missing = [
             f"{name}: {problem}"
@@ -88,7 +94,8 @@ def detect_isolation(mode: IsolationMode, *, probe_identity: RunIdentity) -> Iso
         Layer(
             "seccomp",
             seccomp_problem is None,
-            seccomp_problem or "no sockets but AF_UNIX, no ptrace, mount, keyring, bpf, io_uring",
+            seccomp_problem
+            or "no sockets but AF_UNIX, no ptrace, mount, keyring, bpf, io_uring, memfd",
         ),
         Layer(
             "namespaces",
@@ -107,42 +114,45 @@ def detect_isolation(mode: IsolationMode, *, probe_identity: RunIdentity) -> Iso
     )
 
 
-def _probe_uid_drop(identity: RunIdentity) -> str | None:
-    if os.geteuid() != 0:
-        return f"the service runs as uid {os.geteuid()}, not root: it cannot switch uids"
+def build_seccomp() -> tuple[SeccompFilter | None, str | None]:
+    """The filter for this machine's architecture, or why there is none."""
     try:
-        subprocess.run(
-            ["/bin/true"], user=identity.uid, group=identity.gid, extra_groups=[], check=True
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"switching to uid {identity.uid} failed: {exc}"
-    return None
-
-
-def _probe_seccomp() -> tuple[SeccompFilter | None, str | None]:
-    try:
-        seccomp = build_filter()
+        return build_filter(), None
     except SeccompUnavailable as exc:
         return None, str(exc)
-    return seccomp, probe_seccomp(seccomp)
 
 
-def _probe_namespaces() -> str | None:
-    libc = ctypes.CDLL(None, use_errno=True)  # libc, already loaded: no library search
+_PROBE_LIMITS = ResourceLimits(
+    cpu_time_ms=5000, wall_time_ms=10000, memory_kb=65536, output_kb=1, processes=16,
+    file_size_kb=0,
+)  # fmt: skip
 
-    def enter() -> None:
-        if libc.unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS) != 0:
-            raise OSError(ctypes.get_errno(), "unshare")
-        if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-            raise OSError(ctypes.get_errno(), "mount")
-        mount_private_proc(libc)
-        write_sysctls(IPC_NAMESPACE_LIMITS)
 
+async def _probe_uid_drop(launcher: Launcher, identity: RunIdentity) -> str | None:
+    if os.geteuid() != 0:
+        return f"the service runs as uid {os.geteuid()}, not root: it cannot switch uids"
+    plan = plan_child(
+        _PROBE_LIMITS, identity=identity, seccomp=None, namespaces=False, private_tmp=None
+    )
+    return await _probe(launcher, plan, f"switching to uid {identity.uid} failed")
+
+
+async def _probe_seccomp(launcher: Launcher, seccomp: SeccompFilter | None) -> str | None:
+    if seccomp is None:
+        return build_seccomp()[1]
+    plan = plan_child(_PROBE_LIMITS, identity=None, seccomp=seccomp, namespaces=False,
+                      private_tmp=None)  # fmt: skip
+    return await _probe(launcher, plan, "installing the seccomp filter failed")
+
+
+async def _probe(launcher: Launcher, plan: ChildPlan, failure: str) -> str | None:
+    """None if /bin/true starts and exits 0 under ``plan``, else ``failure`` with the reason."""
     try:
-        subprocess.run(["/bin/true"], preexec_fn=enter, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return (
-            "cannot create network, IPC and mount namespaces, mount a private /proc and limit "
-            f"System V IPC (needs CAP_SYS_ADMIN and a writable /proc/sys): {exc}"
-        )
-    return None
+        proc = await launcher.spawn(
+            plan, ("/bin/true",), cwd="/", env={},
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        code = await asyncio.to_thread(proc.wait)
+    except (OSError, SpawnError) as exc:
+        return f"{failure}: {exc}"
+    return None if code == 0 else f"{failure}: the probe exited with {code}"
