@@ -139,26 +139,32 @@ class Executor:
             return None, f"{plan.name}: not offered (no toolchain found)"
         problems = []
         for binary in binaries:
-            probe = asyncio.to_thread(plan.probe_toolchain, binary)
             if plan.self_test_deferred:
-                toolchain, problem = await probe, None
+                toolchain = await asyncio.to_thread(plan.probe_toolchain, binary)
+                problem = None if toolchain else "no answer to the version probe"
             else:
-                # The self-test needs only the binary: run it while the probe asks the version.
-                provisional = Runtime(
-                    plan=plan, toolchain=Toolchain(version="", interpreter=binary)
+                # The self-test also reports the version: one start of the runtime, not two.
+                runtime = Runtime(plan=plan, toolchain=Toolchain(version="", interpreter=binary))
+                problem, stderr = await self._self_test(runtime)
+                version = plan.self_test_version.search(stderr)
+                toolchain = (
+                    Toolchain(version=version.group(1), interpreter=binary) if version else None
                 )
-                toolchain, problem = await asyncio.gather(probe, self.self_test(provisional))
-            if toolchain is None:
-                problems.append(f"{binary}: no answer to the version probe")
-            elif problem is not None:
+                if problem is None and toolchain is None:
+                    problem = f"no version in the self-test's stderr: {stderr[-200:]!r}"
+            if problem is not None or toolchain is None:
                 problems.append(f"{binary}: {problem}")
-            else:
-                runtime = Runtime(plan=plan, toolchain=toolchain)
-                return runtime, f"{plan.name} {toolchain.version}: {toolchain.interpreter}"
+                continue
+            runtime = Runtime(plan=plan, toolchain=toolchain)
+            return runtime, f"{plan.name} {toolchain.version}: {toolchain.interpreter}"
         return None, f"{plan.name}: not offered ({'; '.join(problems)})"
 
     async def self_test(self, runtime: Runtime) -> str | None:
         """Run the plan's hello world in the sandbox; None if it printed what it should."""
+        return (await self._self_test(runtime))[0]
+
+    async def _self_test(self, runtime: Runtime) -> tuple[str | None, str]:
+        """The self-test's problem (None if it passed) and its stderr."""
         plan = runtime.plan
         main = plan.entry_name(plan.self_test_source)
         submission = Submission(
@@ -172,11 +178,14 @@ class Executor:
         try:
             response = await self._execute_admitted(submission)
         except Exception as exc:  # a broken toolchain must not stop the service
-            return f"{type(exc).__name__}: {exc}"
+            return f"{type(exc).__name__}: {exc}", ""
         if response.status != Status.OK or response.stdout != plan.self_test_stdout:
             detail = (response.compile.stderr if response.compile else "") + response.stderr
-            return f"status {response.status}, stdout {response.stdout!r}, {detail.strip()[:300]}"
-        return None
+            problem = (
+                f"status {response.status}, stdout {response.stdout!r}, {detail.strip()[:300]}"
+            )
+            return problem, response.stderr
+        return None, response.stderr
 
     # -- requests ------------------------------------------------------------------------------
 

@@ -3,18 +3,13 @@ for RLIMIT_AS)."""
 
 import re
 
-from executor.languages.plan import LanguagePlan, Toolchain
-from executor.languages.toolchain import candidates, probe_output
+from executor.languages.plan import LanguagePlan
+from executor.languages.toolchain import candidates
 
 
 def find_node() -> list[str]:
     """node binaries on PATH or in the usual places."""
     return candidates(["node", "nodejs"], ["/usr/bin/node", "/usr/local/bin/node"])
-
-
-def probe_node(binary: str) -> Toolchain | None:
-    out = probe_output([binary, "--version"])
-    return Toolchain(version=out.strip().lstrip("v"), interpreter=binary) if out else None
 
 
 def node_plan() -> LanguagePlan:
@@ -26,7 +21,6 @@ def node_plan() -> LanguagePlan:
         run_argv=("{interpreter}", "--max-old-space-size={heap_mb}", "{main}", "{args}"),
         memory_strategy="heap_flag",
         oom_markers=(re.compile(r"JavaScript heap out of memory"),),
-        self_test_source="console.log('hello')\n",
+        self_test_source="console.log('hello');\nconsole.error(process.versions.node);\n",
         find_binaries=find_node,
-        probe_toolchain=probe_node,
     )

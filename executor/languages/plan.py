@@ -50,6 +50,9 @@ class LanguagePlan:
     oom_markers: tuple[re.Pattern[str], ...] = ()
     self_test_source: str = ""
     self_test_stdout: str = "hello\n"
+    # The version the self-test prints on stderr (group 1), so that discovery starts the runtime
+    # once, not a second time for a version probe (a deferred self-test uses probe_toolchain).
+    self_test_version: re.Pattern[str] = re.compile(r"^\s*v?(\d+(?:\.\d+)*)\s*$")
     # True for a language whose self-test is slow (Java's needs a compile): it is offered once
     # its toolchain answers the version probe, and its self-test runs in the background after
     # the warm compiler is up, withdrawing it if it fails. False: the self-test gates readiness.
@@ -58,7 +61,7 @@ class LanguagePlan:
     main_name_for: Callable[[str], str] | None = None
     main_class_for: Callable[[str, str], str] | None = None
     # Discovery, at startup only: the binaries that may run this language, in order of
-    # preference (cheap: PATH lookups), and a probe that asks one for its version (spawns it).
+    # preference (cheap: PATH lookups), and, for a deferred self-test, a version probe.
     find_binaries: Callable[[], list[str]] = field(default=lambda: [])
     probe_toolchain: Callable[[str], Toolchain | None] = field(default=lambda _: None)
     # A long-lived compiler the service keeps warm (see warm_compiler.py); fresh one as fallback.

@@ -2,25 +2,14 @@
 
 import re
 
-from executor.languages.plan import LanguagePlan, Toolchain
-from executor.languages.toolchain import candidates, probe_output
-
-_ASK_INTERPRETER = "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"
+from executor.languages.plan import LanguagePlan
+from executor.languages.toolchain import candidates
 
 
 def find_python() -> list[str]:
     """CPython 3 binaries: PATH first (wrapper scripts such as pyenv shims skipped), then the
     system's."""
     return candidates(["python3"], ["/usr/bin/python3", "/usr/local/bin/python3"])
-
-
-def probe_python(binary: str) -> Toolchain | None:
-    """Ask the interpreter for its version and real path; None if it does not answer."""
-    out = probe_output([binary, "-I", "-S", "-c", _ASK_INTERPRETER])
-    if out is None:
-        return None
-    executable, version = out.split()[:2]
-    return Toolchain(version=version, interpreter=executable)
 
 
 def python_plan() -> LanguagePlan:
@@ -36,7 +25,10 @@ def python_plan() -> LanguagePlan:
         memory_strategy="address_space",
         address_space_slack_mb=64,
         oom_markers=(re.compile(r"^MemoryError", re.MULTILINE),),
-        self_test_source="print('hello')\n",
+        self_test_source=(
+            "import sys\n"
+            "print('hello')\n"
+            "print('%d.%d.%d' % sys.version_info[:3], file=sys.stderr)\n"
+        ),
         find_binaries=find_python,
-        probe_toolchain=probe_python,
     )
