@@ -606,7 +606,10 @@ def test_write_the_services_code(hostile: Hostile) -> None:
     assert result["status"] == "ok", result
     outcomes = lines(result)
     assert len(outcomes) == 3 * len(code["targets"]) + 4
-    assert all(outcome in ("EACCES", "EPERM", "ETXTBSY") for outcome in outcomes.values()), result
+    # ENOENT: the code lives under /tmp (a CI clone), which a run's mount namespace replaces.
+    refused = ("EACCES", "EPERM", "ETXTBSY", "ENOENT")
+    assert all(outcome in refused for outcome in outcomes.values()), result
+    assert any(outcome != "ENOENT" for outcome in outcomes.values()), result
     assert target.probe("marked_files", code["repo"], mark) == []
     assert_contained(hostile)
 
