@@ -35,7 +35,7 @@ from executor.sandbox.layers import Isolation
 from executor.sandbox.spec import Outcome, ResourceLimits, RunSpec
 from executor.sandbox.workdir import Workdir, add_files, create_workdir, remove_workdir
 from executor.settings import Settings
-from executor.verdict import decide_status, signal_name
+from executor.verdict import decide_status, signal_name, status_for_kill
 from executor.warm_compiler import WarmCompile, WarmJavac, compiler_identity
 
 log = logging.getLogger("executor")
@@ -452,15 +452,7 @@ class Executor:
         if result is None:
             return None
         if result.killed_for is not None:
-            status = decide_status(
-                Outcome(
-                    exit_code=None, signal=None, stdout=b"", stderr=b"",
-                    stdout_truncated=False, stderr_truncated=False, cpu_time_ms=0,
-                    wall_time_ms=0, memory_kb=0, killed_for=result.killed_for,
-                ),
-                limits=limits,
-                oom_markers=(),
-            )  # fmt: skip
+            status = status_for_kill(result.killed_for)
         elif result.exit_code == 0:
             status = Status.OK
             await asyncio.to_thread(add_files, work, result.classes, identity=identity)

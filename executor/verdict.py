@@ -27,7 +27,7 @@ def decide_status(
     4. exit 0 is ``ok``; any other exit or signal is ``runtime_error``.
     """
     if outcome.killed_for is not None:
-        return _STATUS_FOR_KILL[outcome.killed_for]
+        return status_for_kill(outcome.killed_for)
     failed = outcome.exit_code != 0
     if failed and (
         outcome.memory_kb > limits.memory_kb
@@ -38,6 +38,11 @@ def decide_status(
     if outcome.cpu_time_ms > limits.cpu_time_ms or outcome.signal == signal.SIGXCPU:
         return Status.TIME_LIMIT_EXCEEDED
     return Status.OK if not failed else Status.RUNTIME_ERROR
+
+
+def status_for_kill(reason: KillReason) -> Status:
+    """The status of a run the supervisor (or a warm compiler's watchdog) ended at a limit."""
+    return _STATUS_FOR_KILL[reason]
 
 
 def signal_name(number: int | None) -> str | None:
