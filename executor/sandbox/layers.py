@@ -9,7 +9,12 @@ from enum import StrEnum
 from executor.sandbox.child import ChildPlan, plan_child
 from executor.sandbox.identity import RunIdentity
 from executor.sandbox.launch import Launcher, SpawnError
-from executor.sandbox.seccomp import SeccompFilter, SeccompUnavailable, build_filter
+from executor.sandbox.seccomp import (
+    SeccompFilter,
+    SeccompUnavailable,
+    build_filter,
+    probe_seccomp,
+)
 from executor.sandbox.spec import ResourceLimits
 
 
@@ -138,11 +143,15 @@ async def _probe_uid_drop(launcher: Launcher, identity: RunIdentity) -> str | No
 
 
 async def _probe_seccomp(launcher: Launcher, seccomp: SeccompFilter | None) -> str | None:
+    """The filter installs in a child and refuses AF_INET while allowing AF_UNIX: checked by the
+    spawn helper itself, or by a preexec_fn when there is no helper."""
     if seccomp is None:
         return build_seccomp()[1]
-    plan = plan_child(_PROBE_LIMITS, identity=None, seccomp=seccomp, namespaces=False,
-                      private_tmp=None)  # fmt: skip
-    return await _probe(launcher, plan, "installing the seccomp filter failed")
+    if launcher.helper is not None:
+        problem = await asyncio.to_thread(launcher.helper.check_seccomp)
+    else:
+        problem = await asyncio.to_thread(probe_seccomp, seccomp)
+    return None if problem is None else f"seccomp filter unusable here: {problem}"
 
 
 async def _probe(launcher: Launcher, plan: ChildPlan, failure: str) -> str | None:

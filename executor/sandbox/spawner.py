@@ -63,6 +63,27 @@ class SpawnHelper:
             return (error_fd, self.filter_fd)
         return (error_fd,)
 
+    def check_seccomp(self) -> str | None:
+        """Install the filter in a child, check that AF_INET is refused and AF_UNIX allowed;
+        None if so, else what went wrong."""
+        if self.filter_fd is None:
+            return "the helper was given no seccomp filter"
+        error_r, error_w = os.pipe()
+        try:
+            done = subprocess.run(
+                [self.path, "-e", str(error_w), "-s", str(self.filter_fd), "-c"],
+                pass_fds=(error_w, self.filter_fd),
+                check=False,
+            )
+            os.close(error_w)
+            error_w = -1
+            detail = os.read(error_r, 4096).decode(errors="replace")
+        finally:
+            if error_w != -1:
+                os.close(error_w)
+            os.close(error_r)
+        return None if done.returncode == 0 else detail or f"exit status {done.returncode}"
+
     def kill_all(self, identity: RunIdentity) -> None:
         """SIGKILL every process of the uid, sent as that uid in one ``kill(-1)``."""
         subprocess.run([self.path, "-k", str(identity.uid)], check=True, close_fds=True)

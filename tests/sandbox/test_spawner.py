@@ -12,7 +12,7 @@ from executor.sandbox.child import plan_child
 from executor.sandbox.identity import RunIdentity
 from executor.sandbox.launch import Launcher, SpawnError
 from executor.sandbox.seccomp import build_filter
-from executor.sandbox.spawner import load_helper
+from executor.sandbox.spawner import SpawnHelper, load_helper
 from executor.sandbox.spec import ResourceLimits
 from tests.conftest import Service, start_service, stop_service
 
@@ -134,3 +134,15 @@ def test_service_without_the_helper_still_runs(tmp_path: Path) -> None:
         assert (result["status"], result["stdout"]) == ("ok", "hi\n")
     finally:
         stop_service(service)
+
+
+def test_the_helper_checks_its_seccomp_filter(helper, tmp_path: Path) -> None:
+    """The helper's check mode installs the filter and finds AF_INET refused; with a filter that
+    lets everything through (seccomp's RET_ALLOW as the whole program) it says so."""
+    assert helper.check_seccomp() is None
+    allow_all = (0x06).to_bytes(2, "little") + bytes(2) + (0x7FFF0000).to_bytes(4, "little")
+    permissive = load_helper(prebuilt=helper.path, cache_dir=str(tmp_path), seccomp=None)
+    fd = os.memfd_create("allow-all", os.MFD_CLOEXEC)
+    os.write(fd, allow_all)
+    problem = SpawnHelper(path=permissive.path, filter_fd=fd).check_seccomp()
+    assert problem is not None and "AF_INET" in problem

@@ -13,7 +13,9 @@
  *   3. identity:     -u UID -g GID: no supplementary groups, real = effective = saved ids
  *   4. no_new_privs: always
  *   5. seccomp:      -s FD: a BPF program (struct sock_filter array) read from FD at offset 0
- *   6. execve(argv after "--") with the environment the helper was given
+ *   6. execve(argv after "--") with the environment the helper was given; with -c instead,
+ *      check the filter (socket(AF_INET) refused with EPERM, socket(AF_UNIX) allowed) and exit
+ *      0, so the service can probe the layer without starting a program
  *
  * Two other modes act on every process of a uid, as that uid, so that kill(-1) reaches all of
  * them in one pass under the kernel's task-list lock (a process forking meanwhile cannot leave a
@@ -40,6 +42,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -130,10 +133,12 @@ int main(int argc, char **argv) {
     char *writes[MAX_WRITES];
     int write_count = 0;
     int filter_fd = -1;
+    int check_only = 0;
     int option;
 
-    while ((option = getopt(argc, argv, "+r:u:g:n:t:P:w:s:e:k:q:")) != -1) {
+    while ((option = getopt(argc, argv, "+r:u:g:n:t:P:w:s:e:k:q:c")) != -1) {
         switch (option) {
+        case 'c': check_only = 1; break;
         case 'w':
             if (strchr(optarg, '=') == NULL || write_count == MAX_WRITES) {
                 errno = EINVAL;
@@ -189,7 +194,7 @@ int main(int argc, char **argv) {
             fail("usage");
         }
     }
-    if (optind >= argc) {
+    if (optind >= argc && !check_only) {
         errno = EINVAL;
         fail("no program after the options");
     }
@@ -224,6 +229,17 @@ int main(int argc, char **argv) {
         struct sock_fprog program;
         load_filter(filter_fd, &program);
         if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) fail("seccomp");
+    }
+    if (check_only) {
+        int inet = socket(AF_INET, SOCK_STREAM, 0);
+        if (inet >= 0 || errno != EPERM) {
+            errno = inet >= 0 ? EEXIST : errno;
+            fail("seccomp check: socket(AF_INET) was not refused with EPERM");
+        }
+        int local = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (local < 0) fail("seccomp check: socket(AF_UNIX) was refused");
+        close(local);
+        _exit(0);
     }
     execve(argv[optind], &argv[optind], environ);
     fail(argv[optind]);
