@@ -34,16 +34,14 @@ from pathlib import Path
 import httpx
 import psutil
 
+from executor.languages.plan import Toolchain, expand_argv, heap_mb_for
+from executor.languages.registry import all_plans
+from executor.sandbox.box import CHILD_PATH
+from executor.settings import Settings
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "bench" / "RESULTS.md"
 
-# What the service gives a run, so the bare baseline starts in the same environment.
-CHILD_PATH = "/usr/local/bin:/usr/bin:/bin"
-# Heap caps the service derives from its default limits: 3/4 of memory_mb=256 for a run and of
-# compile_memory_mb=512 for javac (executor/languages/plan.py heap_mb_for).
-RUN_HEAP_MB = 192
-COMPILE_HEAP_MB = 384
-JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xshare:auto", "-XX:ActiveProcessorCount=1")
 LANGUAGES = ("python", "node", "java")
 HELLO_SOURCE = {
     "python": ("main.py", "print('hello')\n"),
@@ -460,34 +458,27 @@ class BareRun:
 
 
 def _bare_argvs(language: str, *, binary: str, file_name: str) -> list[list[str]]:
-    if language == "python":
-        return [[binary, "-E", "-s", "-B", "-X", "utf8", file_name]]
-    if language == "node":
-        return [[binary, f"--max-old-space-size={RUN_HEAP_MB}", file_name]]
-    javac = os.path.join(os.path.dirname(binary), "javac")
-    return [
-        [
-            javac,
-            *(f"-J{flag}" for flag in JVM_FLAGS),
-            "-J-XX:TieredStopAtLevel=1",
-            f"-J-Xmx{COMPILE_HEAP_MB}m",
-            "-proc:none",
-            "-encoding",
-            "UTF-8",
-            "-d",
-            ".",
-            file_name,
-        ],
-        [
-            binary,
-            *JVM_FLAGS,
-            f"-Xmx{RUN_HEAP_MB}m",
-            "-XX:+ExitOnOutOfMemoryError",
-            "-cp",
-            ".",
-            "Main",
-        ],
-    ]
+    """The service's own commands for this language (its plan's templates, filled as the
+    service fills them under its default limits), to be spawned without the sandbox."""
+    plan = {p.name: p for p in all_plans()}[language]
+    if plan.self_test_deferred:
+        toolchain = plan.probe_toolchain(binary)
+        if toolchain is None:
+            raise BenchError(f"{binary} does not answer {language}'s version probe")
+    else:
+        toolchain = Toolchain(version="", interpreter=binary)
+    defaults = Settings()
+    main_class = plan.main_class(file_name, HELLO_SOURCE[language][1])
+    steps = []
+    if plan.compile_argv is not None:
+        compile_heap_mb = heap_mb_for(defaults.compile_memory_mb * 1024)
+        steps.append(expand_argv(plan.compile_argv, toolchain=toolchain, main=file_name,
+                                 main_class=main_class, heap_mb=compile_heap_mb,
+                                 sources=(file_name,)))  # fmt: skip
+    run_heap_mb = heap_mb_for(defaults.limit_default("memory_mb") * 1024)
+    steps.append(expand_argv(plan.run_argv, toolchain=toolchain, main=file_name,
+                             main_class=main_class, heap_mb=run_heap_mb))  # fmt: skip
+    return [list(step) for step in steps]
 
 
 def _spawn_measured(argv: list[str], *, cwd: Path) -> tuple[bytes, float]:

@@ -6,23 +6,25 @@ from starlette.routing import Route
 
 from executor import __version__
 from executor.errors import BodyTooLarge, UnsupportedMediaType
+from executor.limits import LIMIT_NAMES
 from executor.models import ExecuteRequest
-from executor.service import Executor
+from executor.service import ExecutionService
 
 
 async def execute(request: Request) -> JSONResponse:
     """Run a submission; 200 with its status, or a JSON error (see errors.py)."""
-    executor: Executor = request.app.state.executor
+    service: ExecutionService = request.app.state.service
     _require_json(request)
-    body = await _read_body(request, limit_bytes=executor.settings.max_body_kb * 1024)
+    body = await _read_body(request, limit_bytes=service.settings.max_body_kb * 1024)
     submission = ExecuteRequest.model_validate_json(body)
-    result = await executor.execute(submission)
+    result = await service.execute(submission)
     return JSONResponse(result.model_dump(mode="json"))
 
 
 async def runtimes(request: Request) -> JSONResponse:
-    executor: Executor = request.app.state.executor
-    return JSONResponse([r.model_dump() for r in executor.runtimes()])
+    """The runtimes offered here: language, version, aliases."""
+    service: ExecutionService = request.app.state.service
+    return JSONResponse([r.model_dump() for r in service.runtime_infos()])
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -32,60 +34,30 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     """200 once the runtimes passed their self-tests and until shutdown begins, else 503."""
-    executor: Executor = request.app.state.executor
-    if executor.ready and not executor.draining:
-        return JSONResponse({"status": "ready", **executor.load()})
-    state = "draining" if executor.draining else "starting"
+    service: ExecutionService = request.app.state.service
+    if service.ready and not service.draining:
+        return JSONResponse({"status": "ready", **service.load()})
+    state = "draining" if service.draining else "starting"
     return JSONResponse({"status": state}, status_code=503)
 
 
 async def info(request: Request) -> JSONResponse:
     """Which isolation layers are active and why a missing one is missing; limits; load."""
-    executor: Executor = request.app.state.executor
-    isolation = executor.isolation
-    s = executor.settings
-    limits = {
-        name: {"default": getattr(s, f"default_{name}"), "max": getattr(s, f"max_{name}")}
-        for name in (
-            "time_ms",
-            "wall_time_ms",
-            "memory_mb",
-            "output_kb",
-            "processes",
-            "file_size_kb",
-        )
-    }
+    service: ExecutionService = request.app.state.service
+    s = service.settings
     body = {
         "version": __version__,
-        "isolation": {
-            "mode": isolation.mode.value,
-            "warning": (
-                "isolation is OFF: submitted code runs as the service's own user. Development only."
-                if isolation.mode.value == "none"
-                else None
-            ),
-            "layers": [
-                {"name": layer.name, "active": layer.active, "detail": layer.detail}
-                for layer in isolation.layers
-            ],
-            "spawn": (
-                f"native helper {executor.launcher.helper.path}"
-                if executor.launcher.helper is not None
-                else "preexec_fn"
-            ),
-            "uid_pool": (
-                {"base": executor.pool.base_uid, "size": executor.pool.size}
-                if executor.pool is not None
-                else None
-            ),
+        "isolation": service.sandbox.describe(),
+        "limits": {
+            name: {"default": s.limit_default(name), "max": s.limit_maximum(name)}
+            for name in LIMIT_NAMES
         },
-        "limits": limits,
         "warm_compilers": {
-            language: {"ready": warm.ready, "starts": warm.starts}
-            for language, warm in executor.warm_compilers.items()
+            language: {"ready": server.ready, "starts": server.starts}
+            for language, server in service.warm_servers.items()
         },
-        "load": executor.load(),
-        "runtimes": [r.model_dump() for r in executor.runtimes()],
+        "load": service.load(),
+        "runtimes": [r.model_dump() for r in service.runtime_infos()],
     }
     return JSONResponse(body)
 

@@ -26,17 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"executor: bad setting: {exc}", file=sys.stderr)
         return STARTUP_FAILURE
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # uvicorn's "trace" is below DEBUG; the standard library knows no such level.
+    level = "DEBUG" if settings.log_level == "trace" else settings.log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Uvicorn waits this long for runs in flight after SIGTERM: a run, and a compile before it,
     # may take up to their wall limits.
-    graceful_s = (settings.max_wall_time_ms + settings.compile_wall_time_ms) / 1000 + 5
+    graceful_s = (settings.limit_maximum("wall_time_ms") + settings.compile_wall_time_ms) / 1000 + 5
     config = uvicorn.Config(
         create_app(settings),
         host=args.host,
         port=args.port,
-        log_level=settings.log_level,
+        log_level=settings.log_level.value,
         access_log=False,
         timeout_graceful_shutdown=int(graceful_s),
         lifespan="on",

@@ -22,16 +22,6 @@ class ExecutorError(Exception):
         return self.message
 
 
-class BadRequest(ExecutorError):
-    code = "bad_request"
-    http_status = 400
-
-
-class InvalidJson(ExecutorError):
-    code = "invalid_json"
-    http_status = 400
-
-
 class UnsupportedMediaType(ExecutorError):
     code = "unsupported_media_type"
     http_status = 415

@@ -3,7 +3,9 @@
 from enum import StrEnum
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from executor.limits import RUN_LIMITS
 
 MAX_FILE_NAME_BYTES = 255
 
@@ -43,17 +45,27 @@ class SourceFile(BaseModel):
         return name
 
 
-class Limits(BaseModel):
+# The fields come from limits.RUN_LIMITS, where every limit is declared once.
+_LimitFields = create_model(
+    "_LimitFields",
+    __config__=ConfigDict(extra="forbid"),
+    **{
+        limit.name: (
+            int | None,
+            Field(None, ge=limit.minimum, description=f"{limit.scope} ({limit.unit})"),
+        )
+        for limit in RUN_LIMITS
+    },
+)  # type: ignore[call-overload]
+
+
+class Limits(_LimitFields):
     """Per-request limits; each left out takes the operator's default. 0 is a value, not "unset"."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    time_ms: int | None = Field(None, ge=1, description="CPU time of the whole process tree, ms")
-    wall_time_ms: int | None = Field(None, ge=1, description="real time, ms")
-    memory_mb: int | None = Field(None, ge=1, description="peak resident memory of the tree, MB")
-    output_kb: int | None = Field(None, ge=0, description="stdout + stderr kept, KB")
-    processes: int | None = Field(None, ge=1, description="processes and threads at once")
-    file_size_kb: int | None = Field(None, ge=0, description="largest file written, KB")
+    def asked(self, name: str) -> int | None:
+        """The value the request gave for the limit ``name``, or None."""
+        value: int | None = getattr(self, name)
+        return value
 
 
 class ExecuteRequest(BaseModel):

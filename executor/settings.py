@@ -4,11 +4,13 @@ import math
 import os
 import tempfile
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
 
-from executor.sandbox.layers import IsolationMode
+from executor.limits import LIMIT_NAMES, RUN_LIMITS
+from executor.sandbox import IsolationMode
 
 ENV_PREFIX = "EXECUTOR_"
 # Memory the service keeps for itself when it sizes its default concurrency.
@@ -19,27 +21,47 @@ class SettingsError(ValueError):
     """A setting has a bad value; the message names the variable and the value."""
 
 
-class Settings(BaseModel):
+class LogLevel(StrEnum):
+    """The service's log level (uvicorn's names)."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    DEBUG = "debug"
+    TRACE = "trace"
+
+
+# default_<limit> and max_<limit> for every limit in limits.RUN_LIMITS, declared there once.
+_LimitSettings = create_model(
+    "_LimitSettings",
+    __config__=ConfigDict(frozen=True, extra="forbid"),
+    **{
+        f"{kind}_{limit.name}": (
+            int,
+            Field(
+                value,
+                ge=limit.minimum,
+                description=f"{what} {limit.scope} ({limit.unit})",
+            ),
+        )
+        for limit in RUN_LIMITS
+        for kind, value, what in (
+            ("default", limit.default, "when a request leaves it out:"),
+            ("max", limit.maximum, "the most a request may ask:"),
+        )
+    },
+)  # type: ignore[call-overload]
+
+
+class Settings(_LimitSettings):
     """Operator settings. Each field is read from ``EXECUTOR_<FIELD NAME IN CAPITALS>``.
 
     Run limits: ``default_*`` applies when a request leaves the limit out, ``max_*`` is the most
-    a request may ask for (more is a 422 naming the maximum). Compilation has its own limits.
+    a request may ask for (more is a 422 naming the maximum); one pair per limit in
+    limits.RUN_LIMITS. Compilation has its own limits.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    default_time_ms: int = Field(2000, ge=1, description="CPU time of the run's process tree, ms")
-    max_time_ms: int = Field(20000, ge=1, description="largest time_ms a request may ask, ms")
-    default_wall_time_ms: int = Field(5000, ge=1, description="real time of the run, ms")
-    max_wall_time_ms: int = Field(60000, ge=1, description="largest wall_time_ms, ms")
-    default_memory_mb: int = Field(256, ge=1, description="peak RSS of the run's tree, MB")
-    max_memory_mb: int = Field(1024, ge=1, description="largest memory_mb, MB")
-    default_output_kb: int = Field(64, ge=0, description="stdout + stderr kept, KB")
-    max_output_kb: int = Field(1024, ge=0, description="largest output_kb, KB")
-    default_processes: int = Field(64, ge=1, description="processes + threads of the run")
-    max_processes: int = Field(256, ge=1, description="largest processes")
-    default_file_size_kb: int = Field(1024, ge=0, description="largest file a run writes, KB")
-    max_file_size_kb: int = Field(65536, ge=0, description="largest file_size_kb, KB")
     open_files: int = Field(256, ge=16, description="file descriptors per process of a run")
 
     compile_time_ms: int = Field(10000, ge=1, description="CPU time of a compilation, ms")
@@ -71,32 +93,25 @@ class Settings(BaseModel):
     uid_base: int | None = Field(
         None, ge=1000, description="first uid of the run pool; default random per replica"
     )
-    workdir_root: str = Field(
+    runs_dir: str = Field(
         "",
         description="where run directories are made; default /var/lib/executor-runs as root "
-        "(not under /tmp, which runs see replaced by their own), else <temp>/executor-runs",
+        "(not under /tmp, which runs see replaced by their own), else <temp>/executor-runs-<uid>",
     )
     spawn_helper: str = Field(
         "auto",
-        description="how runs are started: auto (the native helper, compiled with cc on first "
-        "start; a preexec_fn when there is no compiler), a path to a prebuilt helper, or off",
+        description="auto: compile the packaged spawn helper with cc on first start; or the "
+        "path of a prebuilt executor-spawn (the images set one)",
     )
     languages: str = Field(
         "", description="comma-separated languages to offer (default: every one found)"
     )
-    log_level: str = Field("info", description="uvicorn log level")
+    log_level: LogLevel = Field(LogLevel.INFO, description="log level")
 
     @model_validator(mode="after")
     def _defaults_within_maxima(self) -> Self:
-        for name in (
-            "time_ms",
-            "wall_time_ms",
-            "memory_mb",
-            "output_kb",
-            "processes",
-            "file_size_kb",
-        ):
-            default, maximum = getattr(self, f"default_{name}"), getattr(self, f"max_{name}")
+        for name in LIMIT_NAMES:
+            default, maximum = self.limit_default(name), self.limit_maximum(name)
             if default > maximum:
                 raise ValueError(
                     f"{ENV_PREFIX}DEFAULT_{name.upper()}={default} is above "
@@ -117,7 +132,7 @@ class Settings(BaseModel):
                 raise SettingsError(f"unknown setting {key}={value!r}")
             values[name] = value
         try:
-            return cls.model_validate(values)
+            settings: Self = cls.model_validate(values)
         except ValidationError as exc:
             problems = []
             for error in exc.errors():
@@ -125,6 +140,7 @@ class Settings(BaseModel):
                 shown = f"{ENV_PREFIX}{field.upper()}={values.get(field)!r}: " if field else ""
                 problems.append(f"{shown}{error['msg']}")
             raise SettingsError("; ".join(problems)) from None
+        return settings
 
     def concurrency(self) -> int:
         """Submissions run at once: the setting, or twice the CPUs this container may use,
@@ -132,24 +148,41 @@ class Settings(BaseModel):
         if self.max_concurrency is not None:
             return self.max_concurrency
         by_cpu = math.ceil(available_cpus() * 2)
-        by_memory = (available_memory_mb() - SERVICE_RESERVE_MB) // self.default_memory_mb
+        by_memory = (available_memory_mb() - SERVICE_RESERVE_MB) // self.limit_default("memory_mb")
         return max(2, min(by_cpu, by_memory))
 
     def queue_size(self) -> int:
+        """Submissions that may wait for a slot: the setting, or 16 x concurrency."""
         return self.max_queue if self.max_queue is not None else 16 * self.concurrency()
 
-    def run_root(self) -> str:
-        if self.workdir_root:
-            return self.workdir_root
+    def limit_default(self, name: str) -> int:
+        """EXECUTOR_DEFAULT_<NAME> for the limit ``name`` of limits.RUN_LIMITS."""
+        value: int = getattr(self, f"default_{name}")
+        return value
+
+    def limit_maximum(self, name: str) -> int:
+        """EXECUTOR_MAX_<NAME> for the limit ``name`` of limits.RUN_LIMITS."""
+        value: int = getattr(self, f"max_{name}")
+        return value
+
+    def resolved_runs_dir(self) -> str:
+        """Where run directories are made: the setting, or a default for this user."""
+        if self.runs_dir:
+            return self.runs_dir
         if os.geteuid() == 0:
             return "/var/lib/executor-runs"
         return os.path.join(tempfile.gettempdir(), f"executor-runs-{os.geteuid()}")
 
-    def cache_dir(self) -> str:
-        """Where the compiled spawn helper is kept: beside the run directories."""
-        return os.path.join(os.path.dirname(self.run_root()), "executor-cache")
+    def helper_dir(self) -> str:
+        """Where the compiled spawn helper is kept: beside the runs directory."""
+        return os.path.join(os.path.dirname(self.resolved_runs_dir()), "executor-cache")
+
+    def prebuilt_spawn_helper(self) -> str:
+        """The prebuilt helper's path, or "" to compile one."""
+        return "" if self.spawn_helper == "auto" else self.spawn_helper
 
     def offered_languages(self) -> set[str] | None:
+        """The languages EXECUTOR_LANGUAGES names, or None for every one found."""
         names = {n.strip().lower() for n in self.languages.split(",") if n.strip()}
         return names or None
 

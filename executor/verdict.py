@@ -4,7 +4,7 @@ import re
 import signal
 
 from executor.models import Status
-from executor.sandbox.spec import KillReason, Outcome, ResourceLimits
+from executor.sandbox import KillReason, Outcome, ResourceLimits
 
 _STATUS_FOR_KILL = {
     KillReason.OUTPUT_LIMIT: Status.OUTPUT_LIMIT_EXCEEDED,
@@ -38,6 +38,25 @@ def decide_status(
     if outcome.cpu_time_ms > limits.cpu_time_ms or outcome.signal == signal.SIGXCPU:
         return Status.TIME_LIMIT_EXCEEDED
     return Status.OK if not failed else Status.RUNTIME_ERROR
+
+
+def decide_compile_status(
+    outcome: Outcome, *, limits: ResourceLimits, oom_markers: tuple[re.Pattern[str], ...]
+) -> Status:
+    """The status of a compiler run: its limits as for a program; any other failure, and
+    output past the compile-output limit, is ``compilation_error``."""
+    status = decide_status(outcome, limits=limits, oom_markers=oom_markers)
+    if status in (Status.RUNTIME_ERROR, Status.OUTPUT_LIMIT_EXCEEDED):
+        return Status.COMPILATION_ERROR
+    return status
+
+
+def decide_warm_compile_status(*, exit_code: int | None, killed_for: KillReason | None) -> Status:
+    """The status of a compile through a warm server: the limit that ended it, else ``ok`` for
+    exit 0 and ``compilation_error`` for any other exit."""
+    if killed_for is not None:
+        return status_for_kill(killed_for)
+    return Status.OK if exit_code == 0 else Status.COMPILATION_ERROR
 
 
 def status_for_kill(reason: KillReason) -> Status:

@@ -11,8 +11,9 @@
 # Environment: DOCKER (client, default /usr/bin/docker when present), BASE_IMAGE,
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), CACHE_DIR (default
 # /var/cache/executor-images), CA_BUNDLE (default /etc/ssl/certs/ca-certificates.crt),
-# PULL_TIMEOUT_S (default 20). Arguments: image names to build (base python node java);
-# none builds all four.
+# PULL_TIMEOUT_S (default 20), IMAGE_TAG (default latest: the tag every image gets, so that
+# checkouts of different branches on one engine do not overwrite each other's images).
+# Arguments: image names to build (base python node java); none builds all four.
 set -euo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +23,7 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 CACHE_DIR=${CACHE_DIR:-/var/cache/executor-images}
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 PULL_TIMEOUT_S=${PULL_TIMEOUT_S:-20}
+IMAGE_TAG=${IMAGE_TAG:-latest}
 if [[ -z ${DOCKER:-} ]]; then
     # Debian's client has BuildKit built in; a newer client first on PATH may want buildx.
     if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
@@ -174,12 +176,12 @@ main() {
     for target in "${targets[@]}"; do
         case $target in
         base)
-            build_image executor-base:latest "$REPO_DIR/Dockerfile.base" "$REPO_DIR" \
+            build_image "executor-base:$IMAGE_TAG" "$REPO_DIR/Dockerfile.base" "$REPO_DIR" \
                 --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "VERSION=$version"
             ;;
         python | node | java)
-            build_image "executor-$target:latest" "$REPO_DIR/images/$target/Dockerfile" \
-                "$REPO_DIR/images/$target" --build-arg BASE=executor-base:latest \
+            build_image "executor-$target:$IMAGE_TAG" "$REPO_DIR/images/$target/Dockerfile" \
+                "$REPO_DIR/images/$target" --build-arg "BASE=executor-base:$IMAGE_TAG" \
                 --build-arg "REVISION=$revision"
             ;;
         *) die "unknown image '$target' (expected base, python, node or java)" ;;
@@ -191,7 +193,7 @@ main() {
             >/dev/null
     done
     "$DOCKER" image ls --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' \
-        | grep -E '^executor-(base|python|node|java):latest' | sort
+        | grep -E "^executor-(base|python|node|java):$IMAGE_TAG" | sort
 }
 
 main "$@"

@@ -123,7 +123,7 @@ def service_code(spawn_helper: str | None) -> dict[str, object]:
     package = os.path.dirname(executor.__file__)
     targets = [
         os.path.join(package, "app.py"),
-        os.path.join(package, "sandbox", "janitor.py"),
+        os.path.join(package, "sandbox", "box.py"),
         os.__file__,
         os.path.join(sys.prefix, "pyvenv.cfg"),
     ]

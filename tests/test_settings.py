@@ -2,6 +2,7 @@
 
 import pytest
 
+from executor.limits import RUN_LIMITS
 from executor.settings import Settings, SettingsError
 
 
@@ -28,3 +29,24 @@ def test_values_are_read_and_validated() -> None:
 def test_bad_values_name_the_variable(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
         Settings.from_environ(environ)
+
+
+def test_a_bad_log_level_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="EXECUTOR_LOG_LEVEL='loud'"):
+        Settings.from_environ({"EXECUTOR_LOG_LEVEL": "loud"})
+
+
+def test_every_limit_has_a_default_and_a_maximum_setting() -> None:
+    settings = Settings.from_environ(
+        {"EXECUTOR_DEFAULT_TIME_MS": "7", "EXECUTOR_MAX_OUTPUT_KB": "2000"}
+    )
+    assert settings.limit_default("time_ms") == 7 and settings.limit_maximum("output_kb") == 2000
+    for limit in RUN_LIMITS:
+        assert settings.limit_default(limit.name) == (
+            7 if limit.name == "time_ms" else limit.default
+        )
+
+
+def test_a_default_above_its_maximum_is_refused() -> None:
+    with pytest.raises(SettingsError, match="EXECUTOR_DEFAULT_MEMORY_MB=2048 is above"):
+        Settings.from_environ({"EXECUTOR_DEFAULT_MEMORY_MB": "2048"})

@@ -6,7 +6,7 @@ import signal
 import pytest
 
 from executor.models import Status
-from executor.sandbox.spec import KillReason, Outcome, ResourceLimits
+from executor.sandbox import KillReason, Outcome, ResourceLimits
 from executor.verdict import decide_status, signal_name
 
 LIMITS = ResourceLimits(

@@ -3,7 +3,7 @@ for RLIMIT_AS)."""
 
 import re
 
-from executor.languages.plan import LanguagePlan
+from executor.languages.plan import LanguagePlan, MemoryStrategy
 from executor.languages.toolchain import candidates
 
 
@@ -19,7 +19,7 @@ def node_plan() -> LanguagePlan:
         source_suffix=".js",
         default_main="main.js",
         run_argv=("{interpreter}", "--max-old-space-size={heap_mb}", "{main}", "{args}"),
-        memory_strategy="heap_flag",
+        memory_strategy=MemoryStrategy.HEAP_FLAG,
         oom_markers=(re.compile(r"JavaScript heap out of memory"),),
         self_test_source="console.log('hello');\nconsole.error(process.versions.node);\n",
         find_binaries=find_node,

@@ -1,26 +1,65 @@
 """LanguagePlan: a frozen description of how one language compiles and runs a submission."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-# Placeholders in argv templates, filled per run:
+# Placeholders in argv templates, filled per run by expand_argv:
 #   {interpreter}  absolute path of the runtime binary      {compiler} of the compiler
 #   {main}         the entry file's name                     {main_class} Java's main class
 #   {heap_mb}      heap cap derived from the memory limit    {sources} every source file (expands)
 #   {args}         the user's arguments (expands to several argv items)
-#   {compiler_jvm_flags} the toolchain's compiler JVM flags, each as -J<flag> (expands)
+#   {<name>}       where <name> is a key of the toolchain's ``expansions``: those items (expands)
+
+
+class MemoryStrategy(StrEnum):
+    """How a runtime's memory is capped, besides the supervisor's RSS sampling.
+
+    ``address_space``: RLIMIT_AS at the memory limit plus ``address_space_slack_mb`` (for
+    runtimes that reserve little address space: CPython). ``heap_flag``: the runtime's own heap
+    cap via ``{heap_mb}`` (V8 and the JVM reserve gigabytes of address space they never touch,
+    so RLIMIT_AS at the limit would kill correct programs).
+    """
+
+    ADDRESS_SPACE = "address_space"
+    HEAP_FLAG = "heap_flag"
 
 
 @dataclass(frozen=True)
 class Toolchain:
-    """A runtime found on this machine: its binaries and version."""
+    """A runtime found on this machine: its binaries, version, and argv items its probe found
+    (``expansions``: e.g. a class-data-sharing archive flag for the compiler's JVM)."""
 
     version: str
     interpreter: str
     compiler: str | None = None
-    # JVM flags for the compiler's own JVM only, found with the toolchain (javac's CDS archive).
-    compiler_jvm_flags: tuple[str, ...] = ()
+    expansions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompileAnswer:
+    """What a warm server said of one compile: the compiler's exit code (0 ok), its diagnostics
+    exactly as the command-line compiler prints them, and the files it produced by relative
+    path (present only on success)."""
+
+    exit_code: int
+    diagnostics: str
+    artifacts: dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class WarmServerPlan:
+    """A long-lived compiler the service keeps warm (warm_server.py runs it, knowing nothing of
+    the language): started in a box of its own from ``files`` with ``argv`` (a template like
+    ``compile_argv``), it first answers one frame when it is ready, then one frame per request.
+    Sources go in with ``encode_request``; ``decode_response`` raises ValueError on a malformed
+    answer."""
+
+    files: Callable[[], dict[str, bytes]]
+    argv: tuple[str, ...]
+    encode_request: Callable[[dict[str, bytes]], bytes]
+    decode_response: Callable[[bytes], CompileAnswer]
 
 
 @dataclass(frozen=True)
@@ -28,12 +67,6 @@ class LanguagePlan:
     """How one language runs. Everything a language differs in is here; the service and the
     sandbox know no language.
 
-    memory_strategy  ``address_space``: RLIMIT_AS at the memory limit plus
-                     ``address_space_slack_mb`` (for runtimes that reserve little address space:
-                     CPython). ``heap_flag``: the runtime's own heap cap via ``{heap_mb}`` (V8 and
-                     the JVM reserve gigabytes of address space they never touch, so RLIMIT_AS
-                     would kill correct programs). Either way the supervisor also kills the tree
-                     when its RSS passes the limit.
     oom_markers      regexes on stderr that show the runtime ran out of its memory cap; with a
                      non-zero exit they make the verdict ``memory_limit_exceeded``.
     """
@@ -44,8 +77,8 @@ class LanguagePlan:
     default_main: str
     run_argv: tuple[str, ...]
     compile_argv: tuple[str, ...] | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    memory_strategy: str = "address_space"
+    env: Mapping[str, str] = field(default_factory=dict)
+    memory_strategy: MemoryStrategy = MemoryStrategy.ADDRESS_SPACE
     address_space_slack_mb: int = 64
     oom_markers: tuple[re.Pattern[str], ...] = ()
     self_test_source: str = ""
@@ -55,7 +88,7 @@ class LanguagePlan:
     self_test_version: re.Pattern[str] = re.compile(r"^\s*v?(\d+(?:\.\d+)*)\s*$")
     # True for a language whose self-test is slow (Java's needs a compile): it is offered once
     # its toolchain answers the version probe, and its self-test runs in the background after
-    # the warm compiler is up, withdrawing it if it fails. False: the self-test gates readiness.
+    # the warm server is up, withdrawing it if it fails. False: the self-test gates readiness.
     self_test_deferred: bool = False
     # Hooks for what data cannot say (Java: the file and class follow the source's public class).
     main_name_for: Callable[[str], str] | None = None
@@ -64,8 +97,8 @@ class LanguagePlan:
     # preference (cheap: PATH lookups), and, for a deferred self-test, a version probe.
     find_binaries: Callable[[], list[str]] = field(default=lambda: [])
     probe_toolchain: Callable[[str], Toolchain | None] = field(default=lambda _: None)
-    # A long-lived compiler the service keeps warm (see warm_compiler.py); fresh one as fallback.
-    warm_compiler: bool = False
+    # A compiler kept warm between submissions; a fresh compile_argv process is the fallback.
+    warm_server: WarmServerPlan | None = None
 
     def entry_name(self, code: str) -> str:
         """The file name a single ``code`` string is saved under."""
@@ -74,6 +107,12 @@ class LanguagePlan:
     def main_class(self, main: str, content: str) -> str:
         """The class to run (Java); for other languages the entry file itself."""
         return self.main_class_for(main, content) if self.main_class_for else main
+
+    def address_space_kb(self, memory_kb: int) -> int | None:
+        """RLIMIT_AS for a run under ``memory_kb``, or None when the runtime caps its heap."""
+        if self.memory_strategy is MemoryStrategy.ADDRESS_SPACE:
+            return memory_kb + self.address_space_slack_mb * 1024
+        return None
 
 
 def heap_mb_for(memory_kb: int) -> int:
@@ -86,21 +125,23 @@ def expand_argv(
     template: tuple[str, ...],
     *,
     toolchain: Toolchain,
-    main: str,
-    main_class: str,
-    heap_mb: int,
-    sources: list[str],
-    args: list[str],
+    main: str = "",
+    main_class: str = "",
+    heap_mb: int = 0,
+    sources: tuple[str, ...] = (),
+    args: tuple[str, ...] = (),
 ) -> tuple[str, ...]:
-    """Fill a template's placeholders; ``{sources}`` and ``{args}`` expand to several items."""
+    """Fill a template's placeholders; ``{sources}``, ``{args}`` and the toolchain's expansions
+    become several items (or none). Raises KeyError for an unknown placeholder."""
     argv: list[str] = []
     for item in template:
-        if item == "{sources}":
+        name = item[1:-1] if item.startswith("{") and item.endswith("}") else None
+        if name == "sources":
             argv.extend(sources)
-        elif item == "{compiler_jvm_flags}":
-            argv.extend(f"-J{flag}" for flag in toolchain.compiler_jvm_flags)
-        elif item == "{args}":
+        elif name == "args":
             argv.extend(args)
+        elif name is not None and name in toolchain.expansions:
+            argv.extend(toolchain.expansions[name])
         else:
             argv.append(
                 item.format(

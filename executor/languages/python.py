@@ -2,7 +2,7 @@
 
 import re
 
-from executor.languages.plan import LanguagePlan
+from executor.languages.plan import LanguagePlan, MemoryStrategy
 from executor.languages.toolchain import candidates
 
 
@@ -22,7 +22,7 @@ def python_plan() -> LanguagePlan:
         source_suffix=".py",
         default_main="main.py",
         run_argv=("{interpreter}", "-E", "-s", "-B", "-X", "utf8", "{main}", "{args}"),
-        memory_strategy="address_space",
+        memory_strategy=MemoryStrategy.ADDRESS_SPACE,
         address_space_slack_mb=64,
         oom_markers=(re.compile(r"^MemoryError", re.MULTILINE),),
         self_test_source=(

@@ -1,1 +1,26 @@
-"""The sandbox: runs one command under limits as an unprivileged uid; no language, no HTTP."""
+"""The sandbox: runs commands in fresh boxes under limits. Knows no language and no HTTP.
+
+Callers use only the names below: open a Sandbox, take a Box per submission, run commands in
+it, read the Outcome (see box.py).
+"""
+
+from executor.sandbox.box import Box, Sandbox, SandboxConfig
+from executor.sandbox.layers import IsolationMode, IsolationUnavailable
+from executor.sandbox.resident import Resident, ResidentFailed
+from executor.sandbox.spawn import HelperUnavailable, SpawnError
+from executor.sandbox.spec import KillReason, Outcome, ResourceLimits
+
+__all__ = [
+    "Box",
+    "HelperUnavailable",
+    "IsolationMode",
+    "IsolationUnavailable",
+    "KillReason",
+    "Outcome",
+    "Resident",
+    "ResidentFailed",
+    "ResourceLimits",
+    "Sandbox",
+    "SandboxConfig",
+    "SpawnError",
+]

@@ -8,13 +8,7 @@ from enum import StrEnum
 
 from executor.sandbox.child import ChildPlan, plan_child
 from executor.sandbox.identity import RunIdentity
-from executor.sandbox.launch import Launcher, SpawnError
-from executor.sandbox.seccomp import (
-    SeccompFilter,
-    SeccompUnavailable,
-    build_filter,
-    probe_seccomp,
-)
+from executor.sandbox.spawn import SpawnError, SpawnHelper
 from executor.sandbox.spec import ResourceLimits
 
 
@@ -46,39 +40,45 @@ class Isolation:
 
     mode: IsolationMode
     uid_drop: bool
-    seccomp: SeccompFilter | None
+    seccomp: bool
     namespaces: bool
     layers: tuple[Layer, ...]
+
+
+_PROBE_LIMITS = ResourceLimits(
+    cpu_time_ms=5000, wall_time_ms=10000, memory_kb=65536, output_kb=1, processes=16,
+    file_size_kb=0,
+)  # fmt: skip
 
 
 async def detect_isolation(
     mode: IsolationMode,
     *,
     probe_identity: RunIdentity,
-    seccomp: SeccompFilter | None,
-    launcher: Launcher,
+    seccomp_problem: str | None,
+    helper: SpawnHelper,
     probe_dir: str,
 ) -> Isolation:
-    """Probe each layer by starting /bin/true under it, the way runs will be started
-    (``launcher``), and return what works.
+    """Probe each layer by starting /bin/true under it through ``helper``, the way runs will be
+    started, and return what works.
 
     ``probe_identity`` is a uid of the pool, used to check that dropping to it works;
-    ``seccomp`` the filter runs would get (None if it could not be built for this machine);
+    ``seccomp_problem`` why no filter could be built for this machine (None if one was);
     ``probe_dir`` a directory to bind over /tmp in the namespace probe. Raises
     IsolationUnavailable in ``strict`` mode when the uid drop or seccomp is missing.
     """
     if mode is IsolationMode.NONE:
         why = "EXECUTOR_ISOLATION=none: development only, code runs as the service's own user"
         layers = tuple(Layer(name, False, why) for name in ("uid_drop", "seccomp", "namespaces"))
-        return Isolation(mode, False, None, False, layers)
+        return Isolation(mode, False, False, False, layers)
 
     # Each probe is a short child; they run side by side to keep startup short.
-    uid_problem, seccomp_problem, ns_problem = await asyncio.gather(
-        _probe_uid_drop(launcher, probe_identity),
-        _probe_seccomp(launcher, seccomp),
+    uid_problem, filter_problem, ns_problem = await asyncio.gather(
+        _probe_uid_drop(helper, probe_identity),
+        _probe_seccomp(helper, seccomp_problem),
         _probe(
-            launcher,
-            plan_child(_PROBE_LIMITS, identity=None, seccomp=None, namespaces=True,
+            helper,
+            plan_child(_PROBE_LIMITS, identity=None, seccomp=False, namespaces=True,
                        private_tmp=probe_dir),
             "cannot create network, IPC and mount namespaces, mount a private /proc and limit "
             "System V IPC (needs CAP_SYS_ADMIN and a writable /proc/sys)",
@@ -87,7 +87,7 @@ async def detect_isolation(
     if mode is IsolationMode.STRICT:
         missing = [
             f"{name}: {problem}"
-            for name, problem in (("uid_drop", uid_problem), ("seccomp", seccomp_problem))
+            for name, problem in (("uid_drop", uid_problem), ("seccomp", filter_problem))
             if problem
         ]
         if missing:
@@ -98,8 +98,8 @@ async def detect_isolation(
         Layer("uid_drop", uid_problem is None, uid_problem or "a distinct uid per concurrent run"),
         Layer(
             "seccomp",
-            seccomp_problem is None,
-            seccomp_problem
+            filter_problem is None,
+            filter_problem
             or "no sockets but AF_UNIX, no ptrace, mount, keyring, bpf, io_uring, memfd",
         ),
         Layer(
@@ -113,51 +113,34 @@ async def detect_isolation(
     return Isolation(
         mode=mode,
         uid_drop=uid_problem is None,
-        seccomp=seccomp if seccomp_problem is None else None,
+        seccomp=filter_problem is None,
         namespaces=ns_problem is None and uid_problem is None,
         layers=layers,
     )
 
 
-def build_seccomp() -> tuple[SeccompFilter | None, str | None]:
-    """The filter for this machine's architecture, or why there is none."""
-    try:
-        return build_filter(), None
-    except SeccompUnavailable as exc:
-        return None, str(exc)
-
-
-_PROBE_LIMITS = ResourceLimits(
-    cpu_time_ms=5000, wall_time_ms=10000, memory_kb=65536, output_kb=1, processes=16,
-    file_size_kb=0,
-)  # fmt: skip
-
-
-async def _probe_uid_drop(launcher: Launcher, identity: RunIdentity) -> str | None:
+async def _probe_uid_drop(helper: SpawnHelper, identity: RunIdentity) -> str | None:
     if os.geteuid() != 0:
         return f"the service runs as uid {os.geteuid()}, not root: it cannot switch uids"
     plan = plan_child(
-        _PROBE_LIMITS, identity=identity, seccomp=None, namespaces=False, private_tmp=None
+        _PROBE_LIMITS, identity=identity, seccomp=False, namespaces=False, private_tmp=None
     )
-    return await _probe(launcher, plan, f"switching to uid {identity.uid} failed")
+    return await _probe(helper, plan, f"switching to uid {identity.uid} failed")
 
 
-async def _probe_seccomp(launcher: Launcher, seccomp: SeccompFilter | None) -> str | None:
-    """The filter installs in a child and refuses AF_INET while allowing AF_UNIX: checked by the
-    spawn helper itself, or by a preexec_fn when there is no helper."""
-    if seccomp is None:
-        return build_seccomp()[1]
-    if launcher.helper is not None:
-        problem = await asyncio.to_thread(launcher.helper.check_seccomp)
-    else:
-        problem = await asyncio.to_thread(probe_seccomp, seccomp)
+async def _probe_seccomp(helper: SpawnHelper, build_problem: str | None) -> str | None:
+    """The filter installs in a child and refuses AF_INET while allowing AF_UNIX, as checked by
+    the spawn helper itself."""
+    if build_problem is not None:
+        return build_problem
+    problem = await asyncio.to_thread(helper.check_seccomp)
     return None if problem is None else f"seccomp filter unusable here: {problem}"
 
 
-async def _probe(launcher: Launcher, plan: ChildPlan, failure: str) -> str | None:
+async def _probe(helper: SpawnHelper, plan: ChildPlan, failure: str) -> str | None:
     """None if /bin/true starts and exits 0 under ``plan``, else ``failure`` with the reason."""
     try:
-        proc = await launcher.spawn(
+        proc = await helper.spawn(
             plan, ("/bin/true",), cwd="/", env={},
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

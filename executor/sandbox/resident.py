@@ -10,10 +10,11 @@ import time
 from dataclasses import dataclass
 
 from executor.sandbox.child import ChildPlan
-from executor.sandbox.janitor import kill_all_processes
-from executor.sandbox.launch import Launcher
-from executor.sandbox.procfs import read_all_stats, read_stat, tree_usage
+from executor.sandbox.reaper import kill_all_processes
+from executor.sandbox.sampler import TreeSampler
+from executor.sandbox.spawn import SpawnHelper
 from executor.sandbox.spec import KillReason, RunSpec
+from executor.sandbox.workdir import Workdir, remove_workdir
 
 FRAME_HEADER = struct.Struct(">i")
 SAMPLE_INTERVAL_S = 0.02
@@ -40,20 +41,26 @@ class Exchange:
 
 
 class Resident:
-    """One helper process (e.g. a warm compiler), spawned in the sandbox like a run.
+    """One helper process (e.g. a warm compiler) in a box of its own, spawned like a run.
 
     Exchanges are one at a time: the caller serializes them. Each exchange has its own CPU, wall
     and memory budget; a helper over any of them is killed (its whole uid) and the exchange
     raises ResidentFailed. A killed helper is not restarted here: that is the owner's choice.
+    ``stop`` ends it and removes its box.
     """
 
-    def __init__(self, spec: RunSpec, *, plan: ChildPlan, launcher: Launcher) -> None:
+    def __init__(
+        self, spec: RunSpec, *, plan: ChildPlan, helper: SpawnHelper, work: Workdir
+    ) -> None:
         self.spec = spec
         self.plan = plan
-        self.launcher = launcher
+        self.helper = helper
+        self.work: Workdir | None = work
         self.identity = plan.identity
         self.proc: subprocess.Popen[bytes] | None = None
+        self._sampler: TreeSampler | None = None
         self._reader: asyncio.StreamReader | None = None
+        self._read_transport: asyncio.ReadTransport | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._stderr = bytearray()
 
@@ -64,7 +71,7 @@ class Resident:
     async def start(self) -> None:
         """Spawn the helper. Raises SpawnError if it cannot start."""
         loop = asyncio.get_running_loop()
-        self.proc = await self.launcher.spawn(
+        self.proc = await self.helper.spawn(
             self.plan,
             self.spec.argv,
             cwd=self.spec.cwd,
@@ -74,9 +81,13 @@ class Resident:
             stderr=subprocess.PIPE,
         )
         assert self.proc.stdin and self.proc.stdout and self.proc.stderr
+        self._sampler = TreeSampler(
+            self.proc.pid, identity=self.identity, held_limit_kb=self.spec.limits.memory_kb
+        )
         self._reader = asyncio.StreamReader(limit=2**26)
-        await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(self._reader), self.proc.stdout
+        reader = self._reader
+        self._read_transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), self.proc.stdout
         )
         transport, protocol = await loop.connect_write_pipe(
             asyncio.streams.FlowControlMixin, self.proc.stdin
@@ -93,10 +104,11 @@ class Resident:
 
         Raises ResidentFailed if the helper dies, closes its output, or passes a budget.
         """
-        if self.proc is None or self._reader is None or self._writer is None:
+        sampler = self._sampler
+        if self._reader is None or self._writer is None or sampler is None:
             raise ResidentFailed("helper not started", reason=None, stderr="")
-        pid = self.proc.pid
-        cpu_before = self._cpu_ms()
+        sampler.sample()
+        cpu_before = sampler.cpu_time_ms
         started = time.monotonic()
         if request is not None:
             self._writer.write(FRAME_HEADER.pack(len(request)) + request)
@@ -110,13 +122,13 @@ class Resident:
                 done, _ = await asyncio.wait({answer}, timeout=SAMPLE_INTERVAL_S)
                 if done:
                     break
-                usage = tree_usage(read_all_stats(), [pid])
-                peak_kb = max(peak_kb, usage.rss_kb)
+                sampler.sample()
+                peak_kb = max(peak_kb, sampler.rss_kb)
                 if time.monotonic() - started > wall_time_ms / 1000:
                     reason = KillReason.WALL_TIME_LIMIT
-                elif usage.cpu_time_ms - cpu_before > cpu_time_ms:
+                elif sampler.cpu_time_ms - cpu_before > cpu_time_ms:
                     reason = KillReason.CPU_TIME_LIMIT
-                elif usage.rss_kb > memory_kb:
+                elif sampler.rss_kb > memory_kb:
                     reason = KillReason.MEMORY_LIMIT
                 if reason is not None:
                     await self.stop()
@@ -129,32 +141,37 @@ class Resident:
             ) from None
         finally:
             answer.cancel()
-        stat = read_stat(pid)
+        sampler.sample()
         return Exchange(
             response=response,
-            cpu_time_ms=self._cpu_ms() - cpu_before,
+            cpu_time_ms=sampler.cpu_time_ms - cpu_before,
             wall_time_ms=int((time.monotonic() - started) * 1000),
-            memory_kb=max(
-                peak_kb, (stat.rss_pages if stat else 0) * os.sysconf("SC_PAGE_SIZE") // 1024
-            ),
+            memory_kb=max(peak_kb, sampler.rss_kb),
         )
 
     async def stop(self) -> None:
-        """Kill the helper and everything of its uid, and reap it."""
-        if self.proc is None:
-            return
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        if self._writer is not None:
-            self._writer.close()
-        with contextlib.suppress(ValueError, OSError):
-            loop.remove_reader(self.proc.stderr.fileno())  # type: ignore[union-attr]
-        await asyncio.to_thread(self.proc.wait)
-        if self.identity is not None:
-            await asyncio.to_thread(kill_all_processes, self.identity, helper=self.launcher.helper)
+        """Kill the helper and everything of its uid, reap it, and remove its box."""
+        if self.proc is not None:
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            if self._writer is not None:
+                self._writer.close()
+            if self._read_transport is not None:
+                self._read_transport.close()
+            if self.proc.stderr is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    loop.remove_reader(self.proc.stderr.fileno())
+                self.proc.stderr.close()
+            await asyncio.to_thread(self.proc.wait)
+            if self.identity is not None:
+                await asyncio.to_thread(kill_all_processes, self.identity, helper=self.helper)
+        if self.work is not None:
+            work, self.work = self.work, None
+            await asyncio.to_thread(remove_workdir, work)
 
     def stderr_text(self) -> str:
+        """The last STDERR_KEPT_BYTES the helper wrote on stderr."""
         return bytes(self._stderr).decode(errors="replace")
 
     async def _read_frame(self) -> bytes:
@@ -174,7 +191,3 @@ class Resident:
             return
         self._stderr += data
         del self._stderr[:-STDERR_KEPT_BYTES]
-
-    def _cpu_ms(self) -> int:
-        stat = read_stat(self.proc.pid) if self.proc else None
-        return stat.cpu_ticks * 1000 // os.sysconf("SC_CLK_TCK") if stat else 0

@@ -1,6 +1,6 @@
 """What the sandbox is asked to run (RunSpec) and what it reports back (Outcome)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -68,4 +68,3 @@ class Outcome:
     wall_time_ms: int
     memory_kb: int
     killed_for: KillReason | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)

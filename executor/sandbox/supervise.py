@@ -9,50 +9,33 @@ import time
 from dataclasses import dataclass, field
 
 from executor.sandbox.child import ChildPlan
-from executor.sandbox.janitor import (
-    held_file_kb,
-    kill_all_processes,
-    memory_backed_places,
-    signal_all,
-)
-from executor.sandbox.launch import Launcher, SpawnError
-from executor.sandbox.procfs import (
-    children_of,
-    own_peak_rss_kb,
-    peak_rss_kb,
-    read_all_stats,
-    read_stat,
-    read_tree_stats,
-    real_uid,
-    sysv_ipc_objects,
-    tree_usage,
-)
+from executor.sandbox.procfs import own_peak_rss_kb
+from executor.sandbox.reaper import kill_all_processes
+from executor.sandbox.sampler import TreeSampler
+from executor.sandbox.spawn import SpawnHelper
 from executor.sandbox.spec import KillReason, Outcome, RunSpec
 
 READ_CHUNK_BYTES = 65536
 # Sampling starts fast, so short runs get a reading, and slows down so long runs cost little.
 FIRST_SAMPLE_INTERVAL_S = 0.005
 SAMPLE_INTERVAL_S = 0.02
-# Orphans (double-forked daemons) are looked for less often: it reads every service thread.
-ORPHAN_SCAN_INTERVAL_S = 0.1
 # After the main process ends and the tree is killed, pipes close at once; this only bounds a
 # descriptor held open by something the sandbox could not kill.
 DRAIN_TIMEOUT_S = 0.5
-# Files in memory-backed places are measured at most this often: a scan lists whole directories.
-HELD_FILES_INTERVAL_S = 0.1
 
 
-async def run(spec: RunSpec, *, plan: ChildPlan, launcher: Launcher) -> Outcome:
+async def run(spec: RunSpec, *, plan: ChildPlan, helper: SpawnHelper) -> Outcome:
     """Run ``spec`` to completion and report what happened.
 
     The child starts in a new session with ``plan`` applied (see child.plan_child). The run
     ends when the main process exits or when a limit is hit: stdout + stderr over
     ``limits.output_kb`` (kept bytes are returned), tree RSS over ``limits.memory_kb``, tree CPU
-    over ``limits.cpu_time_ms`` or wall time over ``limits.wall_time_ms``. Either way every
-    process of the run is then killed (the whole uid when the plan has one, else the session)
-    before this returns. Raises SpawnError if the command cannot start.
+    over ``limits.cpu_time_ms`` or wall time over ``limits.wall_time_ms``. A limit kill ends
+    every process of the run (the whole uid when the plan has one, else the session) before
+    this returns; otherwise what the main process left behind is the caller's to end. Raises
+    SpawnError if the command cannot start.
     """
-    supervisor = _Supervisor(spec, plan=plan, launcher=launcher)
+    supervisor = _Supervisor(spec, plan=plan, helper=helper)
     return await supervisor.run()
 
 
@@ -65,24 +48,16 @@ class _Stream:
 
 
 class _Supervisor:
-    def __init__(self, spec: RunSpec, *, plan: ChildPlan, launcher: Launcher) -> None:
+    def __init__(self, spec: RunSpec, *, plan: ChildPlan, helper: SpawnHelper) -> None:
         self.spec = spec
         self.plan = plan
-        self.launcher = launcher
+        self.helper = helper
         self.identity = plan.identity
         self.limits = spec.limits
         self.output_left = spec.limits.output_kb * 1024
         self.killed_for: KillReason | None = None
-        self.peak_rss_kb = 0
-        self.peak_cpu_ms = 0
-        self.rss_now_kb = 0
         self.pid = 0
-        self.orphans: list[int] = []
-        self.next_orphan_scan = 0.0
-        # Memory the run pins outside its processes can only be told apart by uid.
-        self.memory_places = memory_backed_places() if self.identity is not None else ()
-        self.held_files_kb = 0
-        self.next_files_scan = 0.0
+        self.sampler: TreeSampler | None = None
 
     async def run(self) -> Outcome:
         loop = asyncio.get_running_loop()
@@ -93,7 +68,7 @@ class _Supervisor:
         fork_rss_kb = own_peak_rss_kb()
         started = time.monotonic()
         try:
-            proc = await self.launcher.spawn(
+            proc = await self.helper.spawn(
                 self.plan,
                 self.spec.argv,
                 cwd=self.spec.cwd,
@@ -102,7 +77,7 @@ class _Supervisor:
                 stdout=out_w,
                 stderr=err_w,
             )
-        except SpawnError:
+        except BaseException:
             for fd in (out_r, err_r):
                 os.close(fd)
             raise
@@ -110,6 +85,9 @@ class _Supervisor:
             for fd in (stdin_fd, out_w, err_w):
                 os.close(fd)
         self.pid = proc.pid
+        sampler = self.sampler = TreeSampler(
+            proc.pid, identity=self.identity, held_limit_kb=self.limits.memory_kb
+        )
         streams = (_Stream(out_r), _Stream(err_r))
         pidfd = os.pidfd_open(proc.pid)
         exited: asyncio.Future[None] = loop.create_future()
@@ -151,9 +129,9 @@ class _Supervisor:
             stderr=b"".join(streams[1].chunks),
             stdout_truncated=streams[0].truncated,
             stderr_truncated=streams[1].truncated,
-            cpu_time_ms=max(rusage_cpu_ms, self.peak_cpu_ms),
+            cpu_time_ms=max(rusage_cpu_ms, sampler.cpu_time_ms),
             wall_time_ms=wall_ms,
-            memory_kb=max(self.peak_rss_kb, _exec_maxrss_kb(rusage.ru_maxrss, fork_rss_kb)),
+            memory_kb=max(sampler.peak_rss_kb, _exec_maxrss_kb(rusage.ru_maxrss, fork_rss_kb)),
             killed_for=self.killed_for,
         )
 
@@ -161,6 +139,7 @@ class _Supervisor:
         """Sample the tree until the main process exits, killing it at the first limit hit.
         The first sample comes after FIRST_SAMPLE_INTERVAL_S: right after exec there is
         nothing to see yet."""
+        assert self.sampler is not None
         interval = FIRST_SAMPLE_INTERVAL_S
         while True:
             remaining = wall_deadline - time.monotonic()
@@ -173,78 +152,19 @@ class _Supervisor:
             if exited.done():
                 return
             interval = SAMPLE_INTERVAL_S
-            self._sample()
-            if self.peak_cpu_ms > self.limits.cpu_time_ms:
+            self.sampler.sample()
+            if self.sampler.cpu_time_ms > self.limits.cpu_time_ms:
                 await self._kill(KillReason.CPU_TIME_LIMIT)
-            elif self.rss_now_kb > self.limits.memory_kb:
+            elif self.sampler.rss_kb > self.limits.memory_kb:
                 await self._kill(KillReason.MEMORY_LIMIT)
-
-    def _sample(self) -> None:
-        now = time.monotonic()
-        if now >= self.next_orphan_scan:
-            self.orphans = self._find_orphans()
-            self.next_orphan_scan = now + ORPHAN_SCAN_INTERVAL_S
-        roots = [self.pid, *self.orphans]
-        try:
-            stats = read_tree_stats(roots)
-        except FileNotFoundError:  # no children files in this kernel: read every process
-            stats = read_all_stats()
-        usage = tree_usage(stats, roots)
-        self.peak_cpu_ms = max(self.peak_cpu_ms, usage.cpu_time_ms)
-        held_kb = self._held_outside_processes_kb(force=False)
-        self.rss_now_kb = usage.rss_kb + held_kb
-        # Each process's own peak since exec (VmHWM): a short run's peak falls between samples.
-        peaks = sum(peak_rss_kb(pid) for pid in usage.pids)
-        self.peak_rss_kb = max(self.peak_rss_kb, peaks + held_kb, self.rss_now_kb)
-
-    def _find_orphans(self) -> list[int]:
-        """Processes of the run re-parented to the service (a subreaper) after their parent
-        died: ours by uid, or by session when there is no uid of the run's own."""
-        me = os.getpid()
-        try:
-            children = children_of(me)
-        except FileNotFoundError:
-            children = [st.pid for st in read_all_stats().values() if st.ppid == me]
-        orphans = []
-        for pid in children:
-            if pid == self.pid:
-                continue
-            if self.identity is not None:
-                if real_uid(pid) == self.identity.uid:
-                    orphans.append(pid)
-            else:
-                stat = read_stat(pid)
-                if stat is not None and stat.session == self.pid:
-                    orphans.append(pid)
-        return orphans
-
-    def _held_outside_processes_kb(self, *, force: bool) -> int:
-        """Memory the run pins that no process's resident size shows, in KB: System V shared
-        memory segments and message queues it created (they outlive detaching and exiting), and
-        its files on memory filesystems such as /dev/shm (scanned every HELD_FILES_INTERVAL_S, or
-        now with ``force``). 0 without a uid of the run's own, which is how both are told apart.
-        Not seen: objects in a private IPC namespace (child.IPC_NAMESPACE_LIMITS bounds those),
-        memfds and unlinked tmpfs files held open (/proc/<pid>/fd needs CAP_SYS_PTRACE)."""
-        if self.identity is None:
-            return 0
-        uid = self.identity.uid
-        ipc_bytes = sum(
-            o.held_bytes for o in sysv_ipc_objects(("shm", "msg")) if o.creator_uid == uid
-        )
-        now = time.monotonic()
-        if self.memory_places and (force or now >= self.next_files_scan):
-            self.held_files_kb = held_file_kb(
-                self.identity, places=self.memory_places, stop_above_kb=self.limits.memory_kb
-            )
-            self.next_files_scan = now + HELD_FILES_INTERVAL_S
-        return ipc_bytes // 1024 + self.held_files_kb
 
     def _check_held_at_exit(self) -> None:
         """What the run left pinned when its main process exited counts too: a program that
         fills shared memory segments or /dev/shm files and exits between two samples is over its
-        limit all the same (the janitor frees them afterwards)."""
-        held_kb = self._held_outside_processes_kb(force=True)
-        self.peak_rss_kb = max(self.peak_rss_kb, held_kb)
+        limit all the same (the cleanup frees them afterwards)."""
+        assert self.sampler is not None
+        held_kb = self.sampler.held_outside_processes_kb(force=True)
+        self.sampler.peak_rss_kb = max(self.sampler.peak_rss_kb, held_kb)
         if held_kb > self.limits.memory_kb and self.killed_for is None:
             self.killed_for = KillReason.MEMORY_LIMIT
 
@@ -254,16 +174,16 @@ class _Supervisor:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         if self.identity is not None:
-            await asyncio.to_thread(signal_all, self.identity, helper=self.launcher.helper)
+            await asyncio.to_thread(self.helper.kill_all, self.identity)
 
     async def _end_tree(self) -> None:
         """Kill everything the run left (its whole uid). Done here only when something still
-        holds the run's pipes, or on cancellation; otherwise the caller's cleanup sweeps the uid
-        after the answer is sent and before the uid is reused (service._clean_up)."""
+        holds the run's pipes, or on cancellation; otherwise the box's cleanup sweeps the uid
+        after the answer is sent and before the uid is reused."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         if self.identity is not None:
-            await asyncio.to_thread(kill_all_processes, self.identity, helper=self.launcher.helper)
+            await asyncio.to_thread(kill_all_processes, self.identity, helper=self.helper)
 
     def _start_reading(self, loop: asyncio.AbstractEventLoop, stream: _Stream) -> None:
         os.set_blocking(stream.fd, False)

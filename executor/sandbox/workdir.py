@@ -3,10 +3,11 @@
 import contextlib
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from executor.sandbox.identity import RunIdentity
-from executor.sandbox.janitor import remove_tree
+from executor.sandbox.tree import remove_tree
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,12 @@ class Workdir:
 
 
 def create_workdir(
-    parent: str, *, files: dict[str, bytes], identity: RunIdentity | None
+    runs_dir: str, *, files: Mapping[str, bytes], identity: RunIdentity | None
 ) -> Workdir:
-    """Create a new directory under ``parent`` holding ``files`` (names already validated: no
+    """Create a new directory under ``runs_dir`` holding ``files`` (names already validated: no
     '/', no '..'), owned by ``identity`` when given. The name is random, so one run cannot guess
-    another's; ``parent`` is mode 0711 so a run can reach its own directory but list none."""
-    root = os.path.join(parent, secrets.token_hex(12))
+    another's; ``runs_dir`` is mode 0711 so a run can reach its own directory but list none."""
+    root = os.path.join(runs_dir, secrets.token_hex(12))
     os.mkdir(root, 0o700)
     work = Workdir(
         root=root,
@@ -54,7 +55,7 @@ def create_workdir(
     return work
 
 
-def add_files(work: Workdir, files: dict[str, bytes], *, identity: RunIdentity | None) -> None:
+def add_files(work: Workdir, files: Mapping[str, bytes], *, identity: RunIdentity | None) -> None:
     """Write ``files`` into the box, by relative path (``pkg/Name.class``), creating directories,
     owned by ``identity``. Call it only while no process of the run is alive: it replaces an
     existing file of that name, opens nothing through a symlink (O_NOFOLLOW at every step) and
@@ -97,15 +98,15 @@ def _give(name: str, dir_fd: int, identity: RunIdentity | None) -> None:
         os.chown(name, identity.uid, identity.gid, dir_fd=dir_fd, follow_symlinks=False)
 
 
-def prepare_parent(parent: str) -> None:
-    """Create the directory that holds every run's workdir: root-owned, mode 0711."""
-    os.makedirs(parent, exist_ok=True)
-    os.chmod(parent, 0o711)
+def prepare_runs_dir(runs_dir: str) -> None:
+    """Create the directory that holds every run's workdir: owned by the service, mode 0711."""
+    os.makedirs(runs_dir, exist_ok=True)
+    os.chmod(runs_dir, 0o711)
 
 
 def remove_workdir(work: Workdir) -> None:
     """Remove the whole tree, however deep, without following any symlink the run planted (see
-    janitor.remove_tree; shutil.rmtree recurses, and a run can nest directories deeper than
+    tree.remove_tree; shutil.rmtree recurses, and a run can nest directories deeper than
     Python's recursion limit). Call once no process of the run is alive. Never raises: what
     cannot be removed stays (a run cannot make the service fail)."""
     parent_fd = os.open(os.path.dirname(work.root), os.O_RDONLY | os.O_DIRECTORY)

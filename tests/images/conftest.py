@@ -19,8 +19,11 @@ from tests.conftest import LANGUAGES
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_DIR / "images" / "build.sh"
-BASE_IMAGE = "executor-base:latest"
-IMAGES = {language: f"executor-{language}:latest" for language in LANGUAGES}
+# images/build.sh tags every image with $IMAGE_TAG (default latest), so that checkouts of
+# different branches sharing one engine test their own images.
+IMAGE_TAG = os.environ.get("IMAGE_TAG", "latest")
+BASE_IMAGE = f"executor-base:{IMAGE_TAG}"
+IMAGES = {language: f"executor-{language}:{IMAGE_TAG}" for language in LANGUAGES}
 # The replica size on Azure Container Apps; Docker's default capabilities and seccomp profile.
 RUN_LIMITS = ("--cpus", "0.5", "--memory", "1g")
 BUILD_TIMEOUT_S = 1800.0

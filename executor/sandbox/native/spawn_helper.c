@@ -1,7 +1,7 @@
 /*
  * executor-spawn: the steps a sandboxed child takes between fork and exec, done in C.
  *
- * The service (executor/sandbox/spawner.py) starts this helper with posix_spawn/vfork, which
+ * The service (executor/sandbox/spawn.py) starts this helper with posix_spawn/vfork, which
  * costs about a millisecond, where a fork of the Python service with a preexec_fn costs ten on
  * a large heap. The helper applies the run's setup in this fixed order, then execs the program:
  *
@@ -25,6 +25,10 @@
  *            tell (it succeeds whenever any process exists, ignoring EPERM); instead the helper,
  *            as UID, sets RLIMIT_NPROC to 2 and forks: the kernel refuses the fork exactly when
  *            UID already has a task besides the helper.
+ *   -I UID   remove, as UID, every System V shared memory segment, message queue and semaphore
+ *            set that UID created or owns (listed in /proc/sysvipc): they belong to no process
+ *            and would keep their memory for the next run of the uid. Root without
+ *            CAP_SYS_ADMIN (a container) may not remove another user's objects; their owner may.
  *
  * Errors: with -e FD, a failed step writes "step: strerror" to FD (close-on-exec, so a
  * successful exec closes it unwritten) and the helper exits 127.
@@ -40,7 +44,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
@@ -123,6 +131,42 @@ static void bind_over(const char *source, const char *target) {
     if (mount(source, target, NULL, MS_BIND, NULL) != 0) fail(target);
 }
 
+/* One /proc/sysvipc table: remove each object whose uid or cuid column is ``uid``. */
+static void remove_ipc_table(const char *kind, uid_t uid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/sysvipc/%s", kind);
+    FILE *table = fopen(path, "re");
+    if (table == NULL) return; /* a kernel without System V IPC */
+    char line[1024];
+    int uid_column = -1, cuid_column = -1, column = 0;
+    if (fgets(line, sizeof line, table) == NULL) {
+        fclose(table);
+        return;
+    }
+    for (char *save = NULL, *name = strtok_r(line, " \t\n", &save); name != NULL;
+         name = strtok_r(NULL, " \t\n", &save), column++) {
+        if (strcmp(name, "uid") == 0) uid_column = column;
+        if (strcmp(name, "cuid") == 0) cuid_column = column;
+    }
+    if (uid_column < 0 || cuid_column < 0) fail("unexpected /proc/sysvipc header");
+    while (fgets(line, sizeof line, table) != NULL) {
+        long long id = -1, owner = -1, creator = -1;
+        column = 0;
+        for (char *save = NULL, *field = strtok_r(line, " \t\n", &save); field != NULL;
+             field = strtok_r(NULL, " \t\n", &save), column++) {
+            if (column == 1) id = strtoll(field, NULL, 10); /* shmid, msqid or semid */
+            if (column == uid_column) owner = strtoll(field, NULL, 10);
+            if (column == cuid_column) creator = strtoll(field, NULL, 10);
+        }
+        if (id < 0 || (owner != (long long)uid && creator != (long long)uid)) continue;
+        /* An object already gone (removed meanwhile) is no error. */
+        if (kind[1] == 'h') shmctl((int)id, IPC_RMID, NULL);
+        else if (kind[1] == 's') msgctl((int)id, IPC_RMID, NULL);
+        else semctl((int)id, 0, IPC_RMID);
+    }
+    fclose(table);
+}
+
 int main(int argc, char **argv) {
     int resources[MAX_RLIMITS];
     rlim_t values[MAX_RLIMITS];
@@ -136,7 +180,7 @@ int main(int argc, char **argv) {
     int check_only = 0;
     int option;
 
-    while ((option = getopt(argc, argv, "+r:u:g:n:t:P:w:s:e:k:q:c")) != -1) {
+    while ((option = getopt(argc, argv, "+r:u:g:n:t:P:w:s:e:k:q:I:c")) != -1) {
         switch (option) {
         case 'c': check_only = 1; break;
         case 'w':
@@ -168,6 +212,14 @@ int main(int argc, char **argv) {
             error_fd = (int)parse_number(optarg, "-e");
             if (fcntl(error_fd, F_SETFD, FD_CLOEXEC) != 0) fail("error fd");
             break;
+        case 'I': {
+            uid_t target = (uid_t)parse_number(optarg, "-I");
+            become(target, (gid_t)target);
+            remove_ipc_table("shm", target);
+            remove_ipc_table("msg", target);
+            remove_ipc_table("sem", target);
+            _exit(0);
+        }
         case 'k':
         case 'q': {
             uid_t target = (uid_t)parse_number(optarg, "-k/-q");

@@ -2,7 +2,7 @@
 
 import pytest
 
-from executor.languages.java import java_file_name, java_main_class
+from executor.languages.java.naming import java_file_name, java_main_class
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 /*
  * A long-lived javac: reads compile requests on stdin, answers on stdout. Started by the
- * executor service (executor/languages/java_compiler.py) as an unprivileged uid in the sandbox.
+ * executor service (executor/warm_server.py, as described by executor/languages/java/plan.py) as an unprivileged uid in the sandbox.
  *
  * Sources and classes stay in memory: the server never reads or writes a file of a run. Options
  * are fixed here (-proc:none: no annotation processors, so no user code runs at compile time);

@@ -1,6 +1,7 @@
-"""The native spawn helper and the launcher: each setup step really applied, in both paths."""
+"""The native spawn helper: each setup step really applied, acting on a uid, and built once."""
 
 import asyncio
+import ctypes
 import os
 import resource
 import subprocess
@@ -10,11 +11,9 @@ import pytest
 
 from executor.sandbox.child import plan_child
 from executor.sandbox.identity import RunIdentity
-from executor.sandbox.launch import Launcher, SpawnError
-from executor.sandbox.seccomp import build_filter
-from executor.sandbox.spawner import SpawnHelper, load_helper
+from executor.sandbox.procfs import sysv_ipc_objects
+from executor.sandbox.spawn import SpawnError, SpawnHelper, load_helper
 from executor.sandbox.spec import ResourceLimits
-from tests.conftest import Service, start_service, stop_service
 
 UID = 1_990_000
 LIMITS = ResourceLimits(
@@ -38,25 +37,17 @@ REPORT = (
 )
 
 
-@pytest.fixture(scope="module")
-def helper(tmp_path_factory: pytest.TempPathFactory):
-    return load_helper(
-        prebuilt="", cache_dir=str(tmp_path_factory.mktemp("cache")), seccomp=build_filter()
-    )
-
-
-@pytest.fixture(params=["helper", "preexec"])
-def launcher(request: pytest.FixtureRequest, helper) -> Launcher:
-    return Launcher(helper=helper if request.param == "helper" else None)
-
-
-def run(launcher: Launcher, argv: tuple[str, ...], *, identity=None, tmp_path: Path) -> str:
-    plan = plan_child(
-        LIMITS, identity=identity, seccomp=build_filter(), namespaces=False, private_tmp=None
-    )
+def run(
+    helper: SpawnHelper,
+    argv: tuple[str, ...],
+    *,
+    identity: RunIdentity | None = None,
+    tmp_path: Path,
+) -> str:
+    plan = plan_child(LIMITS, identity=identity, seccomp=True, namespaces=False, private_tmp=None)
     out = tmp_path / "out"
     with open(out, "wb") as f:
-        proc = asyncio.run(launcher.spawn(
+        proc = asyncio.run(helper.spawn(
             plan, argv, cwd=str(tmp_path), env={"PATH": "/usr/bin:/bin"},
             stdin=subprocess.DEVNULL, stdout=f.fileno(), stderr=subprocess.STDOUT,
         ))  # fmt: skip
@@ -64,10 +55,10 @@ def run(launcher: Launcher, argv: tuple[str, ...], *, identity=None, tmp_path: P
     return out.read_text()
 
 
-def test_every_step_is_applied(launcher: Launcher, tmp_path: Path) -> None:
+def test_every_step_is_applied(helper: SpawnHelper, tmp_path: Path) -> None:
     os.chmod(tmp_path, 0o755)
     report = run(
-        launcher,
+        helper,
         ("/usr/bin/python3", "-c", REPORT),
         identity=RunIdentity(UID, UID),
         tmp_path=tmp_path,
@@ -81,12 +72,12 @@ def test_every_step_is_applied(launcher: Launcher, tmp_path: Path) -> None:
     assert lines[5] == "inet refused"
 
 
-def test_a_missing_program_is_a_spawn_error(launcher: Launcher, tmp_path: Path) -> None:
+def test_a_missing_program_is_a_spawn_error(helper: SpawnHelper, tmp_path: Path) -> None:
     with pytest.raises(SpawnError, match="/no/such/interpreter"):
-        run(launcher, ("/no/such/interpreter",), tmp_path=tmp_path)
+        run(helper, ("/no/such/interpreter",), tmp_path=tmp_path)
 
 
-def test_query_and_kill_every_process_of_a_uid(helper) -> None:
+def test_query_and_kill_every_process_of_a_uid(helper: SpawnHelper) -> None:
     """1. Nothing runs as the uid: any_alive is false. 2. Two sleepers run as it (one in its own
     session). 3. kill_all as the uid. Expected: any_alive true before, false after."""
     identity = RunIdentity(UID + 1, UID + 1)
@@ -115,34 +106,30 @@ def test_the_helper_is_rebuilt_only_when_its_source_changes(tmp_path: Path) -> N
     assert oct(os.stat(first.path).st_mode & 0o7777) == "0o755"
 
 
-def test_rlimit_core_is_zero(launcher: Launcher, tmp_path: Path) -> None:
+def test_rlimit_core_is_zero(helper: SpawnHelper, tmp_path: Path) -> None:
     os.chmod(tmp_path, 0o755)
     code = "import resource; print(resource.getrlimit(resource.RLIMIT_CORE))"
-    report = run(launcher, ("/usr/bin/python3", "-c", code), tmp_path=tmp_path)
+    report = run(helper, ("/usr/bin/python3", "-c", code), tmp_path=tmp_path)
     assert report.strip() == "(0, 0)"
     assert resource.RLIMIT_CORE == 4  # the number the helper is given
 
 
-def test_service_without_the_helper_still_runs(tmp_path: Path) -> None:
-    """EXECUTOR_SPAWN_HELPER=off: the preexec_fn path, as on a machine with no C compiler."""
-    service: Service = start_service(
-        tmp_path, {"EXECUTOR_SPAWN_HELPER": "off", "EXECUTOR_LANGUAGES": "python"}
-    )
+def test_remove_ipc_removes_the_uids_objects_only(helper: SpawnHelper) -> None:
+    """1. Root makes two System V shared memory segments and gives one to the uid.
+    2. The helper removes the uid's objects, as the uid. Expected: that one gone, root's kept."""
+    identity = RunIdentity(UID + 2, UID + 2)
+    libc = ctypes.CDLL(None, use_errno=True)
+    theirs, ours = (libc.shmget(0, 4096, 0o1000 | 0o600) for _ in range(2))  # IPC_PRIVATE|CREAT
+    assert theirs >= 0 and ours >= 0, ctypes.get_errno()
     try:
-        assert service.client.get("/info").json()["isolation"]["spawn"] == "preexec_fn"
-        result = service.execute({"language": "python", "code": "print('hi')"})
-        assert (result["status"], result["stdout"]) == ("ok", "hi\n")
+        # struct shmid64_ds starts with struct ipc64_perm {key, uid, gid, cuid, cgid, mode...}.
+        buffer = (ctypes.c_uint32 * 64)()
+        assert libc.shmctl(theirs, 2, buffer) == 0  # IPC_STAT
+        buffer[1], buffer[2] = identity.uid, identity.gid
+        assert libc.shmctl(theirs, 1, buffer) == 0  # IPC_SET
+        helper.remove_ipc(identity)
+        left = {o.ipc_id for o in sysv_ipc_objects(("shm",))}
+        assert theirs not in left and ours in left
     finally:
-        stop_service(service)
-
-
-def test_the_helper_checks_its_seccomp_filter(helper, tmp_path: Path) -> None:
-    """The helper's check mode installs the filter and finds AF_INET refused; with a filter that
-    lets everything through (seccomp's RET_ALLOW as the whole program) it says so."""
-    assert helper.check_seccomp() is None
-    allow_all = (0x06).to_bytes(2, "little") + bytes(2) + (0x7FFF0000).to_bytes(4, "little")
-    permissive = load_helper(prebuilt=helper.path, cache_dir=str(tmp_path), seccomp=None)
-    fd = os.memfd_create("allow-all", os.MFD_CLOEXEC)
-    os.write(fd, allow_all)
-    problem = SpawnHelper(path=permissive.path, filter_fd=fd).check_seccomp()
-    assert problem is not None and "AF_INET" in problem
+        for shmid in (theirs, ours):
+            libc.shmctl(shmid, 0, None)  # IPC_RMID, whatever the test did

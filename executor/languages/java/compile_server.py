@@ -1,9 +1,11 @@
-"""The wire format of the warm javac server (java_server/CompileServer.java): pure encode/decode."""
+"""The warm javac server (CompileServer.java): its source, and its wire format, encode/decode."""
 
 import struct
-from dataclasses import dataclass
 from importlib import resources
 
+from executor.languages.plan import CompileAnswer
+
+SERVER_FILE = "CompileServer.java"
 _INT = struct.Struct(">i")
 _SHORT = struct.Struct(">H")
 
@@ -12,21 +14,10 @@ class ProtocolError(ValueError):
     """The server's answer is not a well-formed response."""
 
 
-@dataclass(frozen=True)
-class CompileAnswer:
-    """javac's exit code (0 ok, 1 errors), its diagnostics exactly as javac prints them, and the
-    class files by relative path (``pkg/Name$Inner.class``), present only on success."""
-
-    exit_code: int
-    diagnostics: str
-    classes: dict[str, bytes]
-
-
-def server_source() -> bytes:
-    """The server's Java source, shipped inside this package."""
-    return (
-        resources.files("executor.languages") / "java_server" / "CompileServer.java"
-    ).read_bytes()
+def server_files() -> dict[str, bytes]:
+    """The server's Java source, shipped inside this package, by the file name it runs as."""
+    source = (resources.files("executor.languages.java") / SERVER_FILE).read_bytes()
+    return {SERVER_FILE: source}
 
 
 def encode_request(sources: dict[str, bytes]) -> bytes:
@@ -39,7 +30,9 @@ def encode_request(sources: dict[str, bytes]) -> bytes:
 
 
 def decode_response(payload: bytes) -> CompileAnswer:
-    """Parse one response frame's payload. Raises ProtocolError if it is malformed."""
+    """Parse one response frame's payload: javac's exit code (0 ok, 1 errors), its diagnostics
+    and the class files by relative path (``pkg/Name$Inner.class``). Raises ProtocolError if it
+    is malformed."""
     view = memoryview(payload)
     offset = 0
 
@@ -52,7 +45,8 @@ def decode_response(payload: bytes) -> CompileAnswer:
         return chunk
 
     def take_int() -> int:
-        return _INT.unpack(take(4))[0]
+        value: int = _INT.unpack(take(4))[0]
+        return value
 
     exit_code = take_int()
     diagnostics = take(take_int()).decode(errors="replace")
@@ -60,4 +54,4 @@ def decode_response(payload: bytes) -> CompileAnswer:
     for _ in range(take_int()):
         path = take(_SHORT.unpack(take(2))[0]).decode(errors="replace")
         classes[path] = take(take_int())
-    return CompileAnswer(exit_code=exit_code, diagnostics=diagnostics, classes=classes)
+    return CompileAnswer(exit_code=exit_code, diagnostics=diagnostics, artifacts=classes)

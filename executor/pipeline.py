@@ -1,0 +1,139 @@
+"""The run of one submission: a box, compile (warm or fresh) → run → verdict → response."""
+
+from collections.abc import Mapping
+
+from executor.languages.plan import expand_argv, heap_mb_for
+from executor.models import CompileResult, ExecuteResponse, Status, StreamFlags
+from executor.output import decode_output
+from executor.sandbox import Box, Outcome, Sandbox
+from executor.settings import Settings
+from executor.submission import Submission, compile_limits
+from executor.verdict import (
+    decide_compile_status,
+    decide_status,
+    decide_warm_compile_status,
+    signal_name,
+)
+from executor.warm_server import WarmServer
+
+
+class Pipeline:
+    """Runs submissions in the sandbox. ``warm_servers`` (by language) is filled once they are
+    up; until then compiles take a fresh compiler process."""
+
+    def __init__(
+        self, sandbox: Sandbox, *, settings: Settings, warm_servers: Mapping[str, WarmServer]
+    ) -> None:
+        self.sandbox = sandbox
+        self.settings = settings
+        self.warm_servers = warm_servers
+
+    async def run(self, submission: Submission) -> ExecuteResponse:
+        """Compile (for compiled languages) and run ``submission`` in a fresh box; the box is
+        cleaned up after the answer. A compile that fails ends it with the compile's status.
+        Raises SpawnError when the runtime cannot be started at all."""
+        plan = submission.runtime.plan
+        main_class = plan.main_class(
+            submission.main, submission.files[submission.main].decode(errors="replace")
+        )
+        async with self.sandbox.box(submission.files) as box:
+            compiled = None
+            if plan.compile_argv is not None:
+                compiled = await self._compile(submission, box, main_class=main_class)
+                if compiled.status != Status.OK:
+                    return _response(submission, compiled.status, outcome=None, compiled=compiled)
+            argv = expand_argv(
+                plan.run_argv,
+                toolchain=submission.runtime.toolchain,
+                main=submission.main,
+                main_class=main_class,
+                heap_mb=heap_mb_for(submission.limits.memory_kb),
+                args=submission.args,
+            )
+            outcome = await box.run(
+                argv, limits=submission.limits, stdin=submission.stdin, env=plan.env
+            )
+        status = decide_status(outcome, limits=submission.limits, oom_markers=plan.oom_markers)
+        return _response(submission, status, outcome=outcome, compiled=compiled)
+
+    async def _compile(self, submission: Submission, box: Box, *, main_class: str) -> CompileResult:
+        """Compile every source file: through the language's warm server when it can answer,
+        else with a fresh compiler process in the box."""
+        runtime = submission.runtime
+        plan = runtime.plan
+        limits = compile_limits(plan, settings=self.settings)
+        sources = sorted(n for n in submission.files if n.endswith(plan.source_suffix))
+        warm_server = self.warm_servers.get(runtime.language)
+        if warm_server is not None:
+            warm = await warm_server.compile(
+                {name: submission.files[name] for name in sources}, limits=limits
+            )
+            if warm is not None:
+                status = decide_warm_compile_status(
+                    exit_code=warm.exit_code, killed_for=warm.killed_for
+                )
+                if status == Status.OK:
+                    await box.add_files(warm.artifacts)
+                return CompileResult(
+                    status=status,
+                    stdout="",
+                    stderr=warm.diagnostics,
+                    exit_code=warm.exit_code,
+                    time_ms=warm.cpu_time_ms,
+                    wall_time_ms=warm.wall_time_ms,
+                    memory_kb=warm.memory_kb,
+                )
+        assert plan.compile_argv is not None  # only called for compiled languages
+        argv = expand_argv(
+            plan.compile_argv,
+            toolchain=runtime.toolchain,
+            main=submission.main,
+            main_class=main_class,
+            heap_mb=heap_mb_for(limits.memory_kb),
+            sources=tuple(sources),
+        )
+        outcome = await box.run(argv, limits=limits, env=plan.env)
+        return CompileResult(
+            status=decide_compile_status(outcome, limits=limits, oom_markers=plan.oom_markers),
+            stdout=decode_output(outcome.stdout, truncated=outcome.stdout_truncated)[0],
+            stderr=decode_output(outcome.stderr, truncated=outcome.stderr_truncated)[0],
+            exit_code=outcome.exit_code,
+            time_ms=outcome.cpu_time_ms,
+            wall_time_ms=outcome.wall_time_ms,
+            memory_kb=outcome.memory_kb,
+        )
+
+
+def _response(
+    submission: Submission,
+    status: Status,
+    *,
+    outcome: Outcome | None,
+    compiled: CompileResult | None,
+) -> ExecuteResponse:
+    """The one place an ExecuteResponse is built: from the run's outcome, or, when the
+    program never ran (its compile failed), with empty output and zero cost."""
+    runtime = submission.runtime
+    if outcome is None:
+        stdout = stderr = ""
+        stdout_invalid = stderr_invalid = False
+        truncated = StreamFlags(stdout=False, stderr=False)
+    else:
+        stdout, stdout_invalid = decode_output(outcome.stdout, truncated=outcome.stdout_truncated)
+        stderr, stderr_invalid = decode_output(outcome.stderr, truncated=outcome.stderr_truncated)
+        truncated = StreamFlags(stdout=outcome.stdout_truncated, stderr=outcome.stderr_truncated)
+    return ExecuteResponse(
+        status=status,
+        stdout=stdout,
+        stderr=stderr,
+        exit_code=outcome.exit_code if outcome else None,
+        signal=signal_name(outcome.signal) if outcome else None,
+        time_ms=outcome.cpu_time_ms if outcome else 0,
+        wall_time_ms=outcome.wall_time_ms if outcome else 0,
+        memory_kb=outcome.memory_kb if outcome else 0,
+        truncated=truncated,
+        invalid_utf8=StreamFlags(stdout=stdout_invalid, stderr=stderr_invalid),
+        compile=compiled,
+        language=runtime.language,
+        version=runtime.version,
+    )

@@ -1,0 +1,170 @@
+"""Keeps a language's compiler warm (a long-lived server in a box of its own, as its plan's
+WarmServerPlan describes) and compiles through it. Knows no language."""
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+from executor.languages.plan import Toolchain, WarmServerPlan, expand_argv, heap_mb_for
+from executor.sandbox import (
+    KillReason,
+    Resident,
+    ResidentFailed,
+    ResourceLimits,
+    Sandbox,
+    SpawnError,
+)
+
+log = logging.getLogger("executor")
+
+# Starting the server and warming it up take a few seconds of CPU at most (a JVM); the budget is
+# generous for a 0.5-CPU replica.
+START_BUDGET_MS = 60_000
+# The server lives for many compiles, so RLIMIT_CPU (per process, cumulative) must not end it;
+# each compile's CPU is budgeted by sampling instead (Resident.exchange).
+SERVER_LIFETIME_CPU_MS = 7 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class WarmCompile:
+    """What a compile through the warm server gave: the compiler's exit code and diagnostics,
+    the files it produced, and the cost of the exchange. ``killed_for`` is set when the compile
+    passed a limit (the server was then killed and is being restarted)."""
+
+    exit_code: int | None
+    diagnostics: str
+    artifacts: dict[str, bytes]
+    cpu_time_ms: int
+    wall_time_ms: int
+    memory_kb: int
+    killed_for: KillReason | None = None
+
+
+class WarmServer:
+    """One warm compile server. ``compile`` returns None whenever it cannot answer (not started
+    yet, crashed, restarting): the caller then compiles with a fresh compiler process."""
+
+    def __init__(
+        self,
+        plan: WarmServerPlan,
+        toolchain: Toolchain,
+        *,
+        sandbox: Sandbox,
+        limits: ResourceLimits,
+    ) -> None:
+        self.plan = plan
+        self.toolchain = toolchain
+        self.sandbox = sandbox
+        self.limits = limits
+        self.ready = False
+        self.starts = 0
+        self._resident: Resident | None = None
+        self._lock = asyncio.Lock()
+        self._restarting: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the server and wait for its ready frame. Logs and leaves ``ready`` false if it
+        cannot start: compilation then falls back to a fresh compiler."""
+        self.starts += 1
+        argv = expand_argv(
+            self.plan.argv, toolchain=self.toolchain, heap_mb=heap_mb_for(self.limits.memory_kb)
+        )
+        lifetime = dataclasses.replace(self.limits, cpu_time_ms=SERVER_LIFETIME_CPU_MS)
+        try:
+            self._resident = await self.sandbox.start_resident(
+                argv, files=self.plan.files(), limits=lifetime, env={}
+            )
+            first = await self._resident.exchange(
+                None,
+                cpu_time_ms=START_BUDGET_MS,
+                wall_time_ms=START_BUDGET_MS,
+                memory_kb=self.limits.memory_kb,
+            )
+            if self.plan.decode_response(first.response).exit_code != 0:
+                raise ValueError("the warm-up compile failed")
+        except (OSError, ValueError, SpawnError, ResidentFailed) as exc:
+            detail = self._resident.stderr_text()[-500:] if self._resident else ""
+            log.warning("warm compiler did not start (%s) %s; using fresh ones", exc, detail)
+            await self._stop()
+            return
+        self.ready = True
+        log.info("warm compiler ready (start %d, %d ms CPU)", self.starts, first.cpu_time_ms)
+
+    async def compile(
+        self, sources: dict[str, bytes], *, limits: ResourceLimits
+    ) -> WarmCompile | None:
+        """Compile ``sources`` in the server under ``limits`` (CPU, wall, memory of this
+        exchange). Returns None if the server is not available."""
+        if not self.ready or self._resident is None:
+            return None
+        async with self._lock:
+            resident = self._resident
+            if not self.ready or resident is None:
+                return None
+            try:
+                exchange = await resident.exchange(
+                    self.plan.encode_request(sources),
+                    cpu_time_ms=limits.cpu_time_ms,
+                    wall_time_ms=limits.wall_time_ms,
+                    memory_kb=limits.memory_kb,
+                )
+                answer = self.plan.decode_response(exchange.response)
+            except ResidentFailed as failure:
+                self._restart()
+                if failure.reason is None:
+                    log.warning("warm compiler died: %s", failure.stderr[-500:])
+                    return None
+                return WarmCompile(
+                    exit_code=None,
+                    diagnostics=_limit_message(failure.reason, limits),
+                    artifacts={},
+                    cpu_time_ms=0,
+                    wall_time_ms=0,
+                    memory_kb=0,
+                    killed_for=failure.reason,
+                )
+            except ValueError:
+                self._restart()
+                return None
+        return WarmCompile(
+            exit_code=answer.exit_code,
+            diagnostics=answer.diagnostics,
+            artifacts=answer.artifacts,
+            cpu_time_ms=exchange.cpu_time_ms,
+            wall_time_ms=exchange.wall_time_ms,
+            memory_kb=exchange.memory_kb,
+        )
+
+    async def close(self) -> None:
+        """Stop the server (and a restart under way) for good."""
+        if self._restarting is not None:
+            self._restarting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._restarting
+        await self._stop()
+
+    async def _stop(self) -> None:
+        self.ready = False
+        if self._resident is not None:
+            resident, self._resident = self._resident, None
+            await resident.stop()
+
+    def _restart(self) -> None:
+        self.ready = False
+
+        async def restart() -> None:
+            await self._stop()
+            await self.start()
+
+        self._restarting = asyncio.create_task(restart())
+
+
+def _limit_message(reason: KillReason, limits: ResourceLimits) -> str:
+    what = {
+        KillReason.CPU_TIME_LIMIT: f"used more than {limits.cpu_time_ms} ms of CPU time",
+        KillReason.WALL_TIME_LIMIT: f"took more than {limits.wall_time_ms} ms",
+        KillReason.MEMORY_LIMIT: f"used more than {limits.memory_kb // 1024} MB of memory",
+    }.get(reason, "was stopped")
+    return f"error: the compiler {what}; compilation was stopped\n"

@@ -1,0 +1,67 @@
+"""LanguagePlan helpers: argv templates expanded, heap caps and address-space limits derived."""
+
+import pytest
+
+from executor.languages.plan import Toolchain, expand_argv, heap_mb_for
+from executor.languages.registry import all_plans
+
+TOOLCHAIN = Toolchain(
+    version="1",
+    interpreter="/bin/run",
+    compiler="/bin/cc",
+    expansions={"extra": ("-a", "-b"), "none": ()},
+)
+
+
+def test_placeholders_are_filled_and_lists_expand() -> None:
+    argv = expand_argv(
+        ("{compiler}", "{extra}", "-Xmx{heap_mb}m", "{sources}", "{none}", "--", "{args}"),
+        toolchain=TOOLCHAIN,
+        heap_mb=48,
+        sources=("A.java", "B.java"),
+        args=("x y", "{main}"),
+    )
+    assert argv == ("/bin/cc", "-a", "-b", "-Xmx48m", "A.java", "B.java", "--", "x y", "{main}")
+
+
+def test_main_and_main_class_fill_their_items() -> None:
+    argv = expand_argv(
+        ("{interpreter}", "{main}", "{main_class}"),
+        toolchain=TOOLCHAIN,
+        main="Main.java",
+        main_class="pkg.Main",
+    )
+    assert argv == ("/bin/run", "Main.java", "pkg.Main")
+
+
+def test_an_unknown_placeholder_is_an_error() -> None:
+    with pytest.raises(KeyError):
+        expand_argv(("{nope}",), toolchain=TOOLCHAIN)
+
+
+@pytest.mark.parametrize(("memory_kb", "heap_mb"), [(256 * 1024, 192), (16 * 1024, 16), (0, 16)])
+def test_heap_is_three_quarters_of_the_limit_never_below_16_mb(
+    memory_kb: int, heap_mb: int
+) -> None:
+    assert heap_mb_for(memory_kb) == heap_mb
+
+
+def test_only_python_gets_an_address_space_limit() -> None:
+    limits = {plan.name: plan.address_space_kb(256 * 1024) for plan in all_plans()}
+    assert limits == {"python": (256 + 64) * 1024, "node": None, "java": None}
+
+
+def test_every_plan_template_expands() -> None:
+    """Each plan's run, compile and warm-server templates use only known placeholders."""
+    for plan in all_plans():
+        toolchain = Toolchain(
+            version="1",
+            interpreter="/bin/x",
+            compiler="/bin/c",
+            expansions={"javac_jvm_flags": (), "compiler_server_flags": ()},
+        )
+        templates = [plan.run_argv, plan.compile_argv or ()]
+        if plan.warm_server is not None:
+            templates.append(plan.warm_server.argv)
+        for template in templates:
+            expand_argv(template, toolchain=toolchain, main="m", main_class="M", heap_mb=16)

@@ -1,0 +1,140 @@
+"""The sandbox's front door: boxes with a uid of their own, an environment from scratch, files
+in and out, cleaned up after; residents in boxes of their own."""
+
+import asyncio
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from executor.sandbox import IsolationMode, ResourceLimits, Sandbox, SandboxConfig, SpawnError
+
+PYTHON = "/usr/bin/python3"
+LIMITS = ResourceLimits(
+    cpu_time_ms=2000, wall_time_ms=5000, memory_kb=256 * 1024, output_kb=64, processes=32,
+    file_size_kb=64,
+)  # fmt: skip
+
+
+def open_sandbox(runs_dir: Path, helper_dir: Path) -> Sandbox:
+    config = SandboxConfig(
+        mode=IsolationMode.AUTO,
+        runs_dir=str(runs_dir),
+        helper_dir=str(helper_dir),
+        spawn_helper="",
+        pool_size=2,
+    )
+    return asyncio.run(Sandbox.open(config))
+
+
+@pytest.fixture
+def runs_dir() -> Iterator[Path]:
+    """A runs directory outside /tmp, as the service's own: with a mount namespace a run sees
+    its private directory over /tmp, so a box under /tmp would be out of its sight."""
+    path = Path("/var/lib/executor-tests") / secrets.token_hex(8)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def sandbox(runs_dir: Path, tmp_path: Path) -> Sandbox:
+    return open_sandbox(runs_dir, tmp_path / "helper")
+
+
+def test_a_box_runs_as_a_pool_uid_with_its_files_and_a_clean_environment(
+    sandbox: Sandbox, runs_dir: Path
+) -> None:
+    """1. A box with one file. 2. A program prints its uid, environment and the file.
+    Expected: a pool uid, only PATH/HOME/TMPDIR/LANG plus what was given, the file's text."""
+    os.environ["SANDBOX_TEST_SECRET"] = "do-not-leak"
+    code = (
+        "import os\nprint(os.getuid())\nprint(sorted(os.environ))\n"
+        "print(open('data.txt').read())\nprint(os.environ['HOME'].startswith(os.getcwd()[:-4]))"
+    )
+
+    async def scenario() -> bytes:
+        async with sandbox.box({"data.txt": b"hello"}) as box:
+            outcome = await box.run((PYTHON, "-c", code), limits=LIMITS, env={"EXTRA": "1"})
+        await sandbox.close()
+        return outcome.stdout
+
+    try:
+        lines = asyncio.run(scenario()).decode().splitlines()
+    finally:
+        del os.environ["SANDBOX_TEST_SECRET"]
+    assert sandbox.pool is not None
+    assert sandbox.pool.base_uid <= int(lines[0]) < sandbox.pool.base_uid + 2
+    assert lines[1] == str(sorted(["EXTRA", "HOME", "LANG", "PATH", "TMPDIR"]))
+    assert lines[2:] == ["hello", "True"]
+    assert os.listdir(runs_dir) == []
+
+
+def test_files_added_between_runs_are_seen_and_the_uid_is_reused_after_cleanup(
+    sandbox: Sandbox,
+) -> None:
+    async def scenario() -> list[bytes]:
+        seen = []
+        for _ in range(3):  # more boxes than the pool has uids: each waits for a cleanup
+            async with sandbox.box({}) as box:
+                await box.add_files({"pkg/a.txt": b"added"})
+                outcome = await box.run((PYTHON, "-c", "print(open('pkg/a.txt').read())"),
+                                        limits=LIMITS)  # fmt: skip
+                seen.append(outcome.stdout)
+        await sandbox.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [b"added\n"] * 3
+    assert sandbox.cleaning == 0
+
+
+def test_a_missing_program_is_a_spawn_error_and_the_box_is_still_removed(
+    sandbox: Sandbox, runs_dir: Path
+) -> None:
+    async def scenario() -> None:
+        try:
+            async with sandbox.box({}) as box:
+                await box.run(("/no/such/program",), limits=LIMITS)
+        finally:
+            await sandbox.close()
+
+    with pytest.raises(SpawnError):
+        asyncio.run(scenario())
+    assert os.listdir(runs_dir) == []
+
+
+def test_a_resident_answers_frames_and_its_box_is_removed_on_stop(
+    sandbox: Sandbox, runs_dir: Path
+) -> None:
+    """1. A resident echo server (length-prefixed frames on stdio) in its own box, as the uid
+    after the pool. 2. One exchange. 3. Stop. Expected: the echo, its uid, its box gone."""
+    server = (
+        "import os, struct, sys\n"
+        "out = sys.stdout.buffer\n"
+        "out.write(struct.pack('>i', 5) + b'ready'); out.flush()\n"
+        "n, = struct.unpack('>i', sys.stdin.buffer.read(4))\n"
+        "body = sys.stdin.buffer.read(n) + str(os.getuid()).encode()\n"
+        "out.write(struct.pack('>i', len(body)) + body); out.flush()\n"
+        "sys.stdin.buffer.read()\n"
+    )
+
+    async def scenario() -> tuple[bytes, bytes]:
+        resident = await sandbox.start_resident(
+            (PYTHON, "server.py"), files={"server.py": server.encode()}, limits=LIMITS, env={}
+        )
+        try:
+            ready = await resident.exchange(None, cpu_time_ms=5000, wall_time_ms=5000,
+                                            memory_kb=LIMITS.memory_kb)  # fmt: skip
+            echo = await resident.exchange(b"ping:", cpu_time_ms=5000, wall_time_ms=5000,
+                                           memory_kb=LIMITS.memory_kb)  # fmt: skip
+        finally:
+            await resident.stop()
+        return ready.response, echo.response
+
+    ready, echo = asyncio.run(scenario())
+    assert sandbox.pool is not None
+    assert ready == b"ready"
+    assert echo == f"ping:{sandbox.pool.base_uid + sandbox.pool.size}".encode()
+    assert os.listdir(runs_dir) == []

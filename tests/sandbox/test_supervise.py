@@ -1,0 +1,108 @@
+"""The supervisor on real processes: output captured under a cap, each limit enforced and named,
+memory and CPU measured, everything of the run gone when it returns."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from executor.sandbox.child import plan_child
+from executor.sandbox.spawn import SpawnHelper
+from executor.sandbox.spec import KillReason, Outcome, ResourceLimits, RunSpec
+from executor.sandbox.supervise import run
+
+PYTHON = "/usr/bin/python3"  # readable by any uid, unlike an interpreter under /root
+LIMITS = ResourceLimits(
+    cpu_time_ms=2000, wall_time_ms=5000, memory_kb=256 * 1024, output_kb=64, processes=32,
+    file_size_kb=64,
+)  # fmt: skip
+
+
+def supervise(
+    helper: SpawnHelper, code: str, tmp_path: Path, *, stdin: bytes = b"", **limits: int
+) -> Outcome:
+    """Run ``code`` in Python as root (no uid of its own: the session is killed), with the filter
+    and the limits given on top of LIMITS."""
+    spec_limits = ResourceLimits(**{**LIMITS.__dict__, **limits})
+    spec = RunSpec(
+        argv=(PYTHON, "-c", code),
+        cwd=str(tmp_path),
+        env={"PATH": "/usr/bin:/bin"},
+        limits=spec_limits,
+        stdin=stdin,
+    )
+    plan = plan_child(spec_limits, identity=None, seccomp=True, namespaces=False, private_tmp=None)
+    return asyncio.run(run(spec, plan=plan, helper=helper))
+
+
+def test_exit_code_output_and_stdin(helper: SpawnHelper, tmp_path: Path) -> None:
+    code = "import sys\nprint(sys.stdin.read()[::-1])\nprint('err', file=sys.stderr)\nsys.exit(3)"
+    outcome = supervise(helper, code, tmp_path, stdin=b"abc")
+    assert (outcome.exit_code, outcome.signal, outcome.killed_for) == (3, None, None)
+    assert (outcome.stdout, outcome.stderr) == (b"cba\n", b"err\n")
+    assert outcome.memory_kb > 1000 and outcome.wall_time_ms < 5000
+
+
+def test_a_signal_is_reported_as_a_signal(helper: SpawnHelper, tmp_path: Path) -> None:
+    outcome = supervise(helper, "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)", tmp_path)
+    assert (outcome.exit_code, outcome.signal, outcome.killed_for) == (None, 11, None)
+
+
+def test_stdin_cannot_be_written(helper: SpawnHelper, tmp_path: Path) -> None:
+    code = "import os\ntry:\n    os.write(0, b'x')\nexcept OSError as e:\n    print(e.errno)"
+    assert supervise(helper, code, tmp_path, stdin=b"in").stdout == b"1\n"  # EPERM: sealed
+
+
+def test_output_past_the_cap_is_cut_and_the_run_stopped(
+    helper: SpawnHelper, tmp_path: Path
+) -> None:
+    outcome = supervise(helper, "while True: print('x' * 1000)", tmp_path, output_kb=4)
+    assert outcome.killed_for is KillReason.OUTPUT_LIMIT
+    assert len(outcome.stdout) == 4096 and outcome.stdout_truncated
+    assert outcome.wall_time_ms < 2000
+
+
+def test_cpu_time_limit(helper: SpawnHelper, tmp_path: Path) -> None:
+    outcome = supervise(helper, "while True: pass", tmp_path, cpu_time_ms=200)
+    assert outcome.killed_for is KillReason.CPU_TIME_LIMIT
+    assert 200 <= outcome.cpu_time_ms < 1500
+
+
+def test_wall_time_limit_stops_a_sleeper(helper: SpawnHelper, tmp_path: Path) -> None:
+    outcome = supervise(helper, "import time\ntime.sleep(30)", tmp_path, wall_time_ms=300)
+    assert outcome.killed_for is KillReason.WALL_TIME_LIMIT
+    assert 300 <= outcome.wall_time_ms < 2000
+
+
+def test_a_stopped_program_is_killed_at_the_wall_limit(helper: SpawnHelper, tmp_path: Path) -> None:
+    code = "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)"
+    outcome = supervise(helper, code, tmp_path, wall_time_ms=300)
+    assert outcome.killed_for is KillReason.WALL_TIME_LIMIT
+
+
+def test_memory_over_the_limit_is_killed_and_measured(helper: SpawnHelper, tmp_path: Path) -> None:
+    code = "import time\nx = bytearray(200 << 20)\nx[::4096] = b'1' * len(x[::4096])\ntime.sleep(5)"
+    outcome = supervise(helper, code, tmp_path, memory_kb=64 * 1024)
+    assert outcome.killed_for is KillReason.MEMORY_LIMIT
+    assert outcome.memory_kb > 64 * 1024
+
+
+@pytest.mark.parametrize("mb", [96])
+def test_peak_memory_is_measured_for_a_short_run(
+    helper: SpawnHelper, tmp_path: Path, mb: int
+) -> None:
+    code = f"x = bytearray({mb} << 20)\nx[::4096] = b'1' * len(x[::4096])"
+    outcome = supervise(helper, code, tmp_path)
+    assert outcome.killed_for is None and outcome.exit_code == 0
+    assert mb * 1024 <= outcome.memory_kb < (mb + 40) * 1024
+
+
+def test_a_child_holding_stdout_is_ended_with_its_parent(
+    helper: SpawnHelper, tmp_path: Path
+) -> None:
+    """1. The program starts a child that keeps stdout open and sleeps, then exits.
+    Expected: the run ends at once (the child is killed), not at the wall limit."""
+    code = "import subprocess\nsubprocess.Popen(['sleep', '30'])\nprint('parent done')"
+    outcome = supervise(helper, code, tmp_path, wall_time_ms=5000)
+    assert outcome.stdout == b"parent done\n" and outcome.killed_for is None
+    assert outcome.wall_time_ms < 2000

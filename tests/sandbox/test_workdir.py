@@ -1,0 +1,76 @@
+"""Run directories: made private and owned by the run, filled without following links, removed."""
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from executor.sandbox.identity import RunIdentity
+from executor.sandbox.workdir import add_files, create_workdir, prepare_runs_dir, remove_workdir
+from tests.sandbox.support import nest, unused_identity
+
+
+@pytest.fixture
+def identity() -> RunIdentity:
+    return unused_identity()
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> str:
+    path = str(tmp_path / "runs")
+    prepare_runs_dir(path)
+    return path
+
+
+def test_a_workdir_is_private_to_its_uid(runs_dir: str, identity: RunIdentity) -> None:
+    work = create_workdir(runs_dir, files={"main.py": b"print(1)\n"}, identity=identity)
+    assert stat.S_IMODE(os.stat(runs_dir).st_mode) == 0o711
+    for path in (work.root, work.box, work.home, work.tmp):
+        st = os.stat(path)
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (identity.uid, 0o700), path
+    main = Path(work.box) / "main.py"
+    assert main.read_bytes() == b"print(1)\n"
+    assert (main.stat().st_uid, stat.S_IMODE(main.stat().st_mode)) == (identity.uid, 0o600)
+
+
+def test_add_files_makes_directories_owned_by_the_uid(runs_dir: str, identity: RunIdentity) -> None:
+    work = create_workdir(runs_dir, files={}, identity=identity)
+    add_files(work, {"pkg/sub/A.class": b"\xca\xfe", "B.class": b"b"}, identity=identity)
+    box = Path(work.box)
+    assert (box / "pkg/sub/A.class").read_bytes() == b"\xca\xfe"
+    for path in (box / "pkg", box / "pkg/sub", box / "pkg/sub/A.class", box / "B.class"):
+        assert path.stat().st_uid == identity.uid, path
+    add_files(work, {"B.class": b"new"}, identity=identity)
+    assert (box / "B.class").read_bytes() == b"new"
+
+
+@pytest.mark.parametrize("path", ["../escape", "a/../../b", "", "a//b", "./a", "a/\x00"])
+def test_add_files_refuses_paths_that_leave_the_box(runs_dir: str, path: str) -> None:
+    work = create_workdir(runs_dir, files={}, identity=None)
+    with pytest.raises(ValueError):
+        add_files(work, {path: b"x"}, identity=None)
+
+
+def test_add_files_never_writes_through_a_planted_link(runs_dir: str, tmp_path: Path) -> None:
+    """1. A run left a symlink named like a package directory, and one named like a class
+    file, pointing outside. 2. The service writes classes there. Expected: nothing outside
+    changes; the file link is replaced, the directory link refused."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "A.class").write_bytes(b"keep")
+    work = create_workdir(runs_dir, files={}, identity=None)
+    os.symlink(outside, os.path.join(work.box, "pkg"))
+    os.symlink(outside / "A.class", os.path.join(work.box, "A.class"))
+    add_files(work, {"A.class": b"new"}, identity=None)
+    assert not os.path.islink(os.path.join(work.box, "A.class"))
+    with pytest.raises(OSError):
+        add_files(work, {"pkg/A.class": b"new"}, identity=None)
+    assert (outside / "A.class").read_bytes() == b"keep"
+
+
+def test_remove_workdir_removes_everything_at_any_depth(runs_dir: str) -> None:
+    work = create_workdir(runs_dir, files={"a": b"1"}, identity=None)
+    nest(Path(work.tmp), 300)
+    remove_workdir(work)
+    assert os.listdir(runs_dir) == []
