@@ -89,10 +89,10 @@ def run_judge(args: argparse.Namespace) -> int:
     try:
         problem = read_problem(args.problem_dir)
     except UnsupportedPackage as exc:
-        errors.print(f"executor judge: {exc}", markup=False)
+        print(f"executor judge: {exc}", file=sys.stderr)
         return EXIT_UNJUDGEABLE
     for warning in problem.warnings:
-        errors.print(f"warning: {warning}", markup=False)
+        print(f"executor judge: warning: {warning}", file=sys.stderr)
     try:
         with _service(args.url) as url, httpx.Client(base_url=url) as client:
             maxima = _limit_maxima(client)
@@ -112,7 +112,7 @@ def run_judge(args: argparse.Namespace) -> int:
                     progress=progress,
                 )
     except ServiceUnavailable as exc:
-        errors.print(f"executor judge: {exc}", markup=False)
+        print(f"executor judge: {exc}", file=sys.stderr)
         return EXIT_UNJUDGEABLE
     console.print(build_table(problem, outcomes, time_limit_ms=time_limit_ms))
     return exit_status(outcomes)

@@ -233,7 +233,7 @@ def read_problem(path: Path) -> Problem:
         time_resolution_ms=max(1, round(resolution_s * 1000)),
         memory_mb=_positive_int(limits, "memory"),
         output_kb=None if output_mib is None else output_mib * 1024,
-        warnings=tuple(warnings),
+        warnings=tuple(dict.fromkeys(warnings)),  # once each, in order
     )
 
 
