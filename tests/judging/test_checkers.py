@@ -6,10 +6,12 @@ problemtools (support/default_validator/default_validator.cc) and the problem pa
 sql/files/defaultdata/compare/compare.cc; "ours" marks a choice of this project.
 """
 
+import random
 import tracemalloc
 
 import pytest
 
+from executor.judging import checkers
 from executor.judging.checkers import (
     PREVIEW_BYTES,
     CheckerConfig,
@@ -386,3 +388,45 @@ def test_checkers_hold_a_bounded_amount_beyond_their_inputs(checker: CheckerConf
         tracemalloc.stop()
     assert not result.accepted
     assert peak_bytes < 3 * 1024 * 1024
+
+
+def naive_verdict(output: bytes, expected: bytes, rule: str) -> bool:
+    """The definitions written the obvious way (whole lists in memory), as the reference."""
+    if rule == "lines":
+
+        def lines(data: bytes) -> list[bytes]:
+            kept = [line.rstrip() for line in data.split(b"\n")]
+            while kept and not kept[-1]:
+                kept.pop()
+            return kept
+
+        return lines(output) == lines(expected)
+    if rule == "tokens":
+        return output.split() == expected.split()
+    return output.lower().split() == expected.lower().split()  # tokens, any case
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_windowed_checkers_agree_with_the_plain_definitions_across_window_edges(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1. Shrink the window to 7 bytes, so that lines and tokens straddle window edges.
+    2. Compare random outputs made of a few tokens, spaces, CRs and newlines.
+    3. lines, tokens and case-folded tokens agree with the plain definitions."""
+    monkeypatch.setattr(checkers, "_WINDOW_BYTES", 7)
+    rng = random.Random(seed)
+    pieces = [b"a", b"B", b"b", b"12", b" ", b"  ", b"\n", b"\r\n", b"\t", b"\n\n"]
+    for _ in range(300):
+        expected = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        output = expected if rng.random() < 0.3 else b""
+        output += b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        for kind, result in (
+            (CheckerKind.LINES, check_lines(output, expected=expected)),
+            (CheckerKind.TOKENS, check_tokens(output, expected=expected)),
+            (CheckerKind.FLOAT, check_tokens(output, expected=expected, case_sensitive=False)),
+        ):
+            assert result.accepted == naive_verdict(output, expected, kind), (
+                kind,
+                output,
+                expected,
+            )
