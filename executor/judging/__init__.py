@@ -1,0 +1,1 @@
+"""Contest judging: checkers, test request and response parts, problem packages, the judge."""

@@ -1,0 +1,4 @@
+import sys
+
+for line in sys.stdin:
+    print(sum(int(c) for c in line.strip()))

@@ -1,0 +1,2 @@
+// 1 divides everything, but is not allowed.
+console.log(1);
