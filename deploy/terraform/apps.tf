@@ -99,7 +99,7 @@ resource "azapi_resource" "app" {
               name = "http-concurrency"
               http = {
                 metadata = {
-                  concurrentRequests = tostring(local.scale_concurrent_requests)
+                  concurrentRequests = tostring(local.scale_concurrent_requests[each.key])
                 }
               }
             },

@@ -17,8 +17,8 @@ locals {
   # default (2 x CPUs, at least 2: 2 at 0.5 vCPU).
   replica_concurrency = local.per_execution ? 1 : var.replica_concurrency
 
-  # The HTTP scale rule's threshold (see variables.tf, concurrent_requests).
-  scale_concurrent_requests = local.per_execution ? 1 : var.concurrent_requests
+  # The HTTP scale rule's threshold per language (see variables.tf, concurrent_requests).
+  scale_concurrent_requests = { for language in local.languages : language => local.per_execution ? 1 : lookup(var.concurrent_requests, language, 1) }
 
   # SIGTERM, then the drain, then the exit; SIGKILL only after all of it.
   termination_grace_period_seconds = var.drain_seconds + var.drain_margin_seconds

@@ -151,17 +151,22 @@ variable "max_replicas" {
 
 variable "concurrent_requests" {
   description = <<-EOT
-    Shared mode: the HTTP scale rule's concurrentRequests per replica. ACA computes it every 15 s
-    as the requests of the last 15 s divided by 15, so it acts as a per-replica request rate:
-    the default is what one 0.5 vCPU / 1 GiB replica sustained on the contest mix in the local
-    rehearsal (deploy/README.md, "Per-replica throughput"), rounded down. per_execution uses 1.
+    Shared mode, language -> the HTTP scale rule's concurrentRequests per replica. ACA computes it
+    every 15 s as the requests of the last 15 s divided by 15, so it acts as a request rate per
+    replica. The defaults are what one 0.5 vCPU / 1 GiB replica sustained on the contest mix in
+    the local rehearsal, rounded down (deploy/README.md, "Per-replica throughput": Python 3.5/s,
+    JavaScript 1.7/s, Java 1.9/s). per_execution mode uses 1.
   EOT
-  type        = number
-  default     = 4
+  type        = map(number)
+  default = {
+    python = 3
+    node   = 1
+    java   = 1
+  }
 
   validation {
-    condition     = var.concurrent_requests >= 1 && floor(var.concurrent_requests) == var.concurrent_requests
-    error_message = "concurrent_requests: a whole number, at least 1."
+    condition     = alltrue([for n in values(var.concurrent_requests) : n >= 1 && floor(n) == n])
+    error_message = "concurrent_requests: whole numbers, at least 1."
   }
 }
 
