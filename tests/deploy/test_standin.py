@@ -141,12 +141,13 @@ def test_1000_submissions_on_three_replicas_each_survive_a_replica_killed_midway
 ) -> None:
     """The issue's rehearsal. 1. deploy/local/up: three containers per language. 2. 100
     students x 10 submissions (1,000) of the contest mix, 24 in flight. 3. When 400 are
-    answered, `docker kill` one Python replica (SIGKILL: runs in flight on it are lost).
+    answered, `docker kill` one Java replica (SIGKILL: runs in flight on it are lost; Java's
+    runs are the longest, so some are in flight).
     Expected: every submission answered exactly once with its right verdict, no error; HAProxy
     marks the killed replica DOWN. A submission in flight on the killed replica is retried by
     the client (502 from HAProxy) and may run twice; the summary counts them.
     Writes the chart and summary to $REHEARSAL_OUT when set (deploy/README.md's figures)."""
-    victim = three_replicas_each.state["containers"]["python"][1]["name"]
+    victim = three_replicas_each.state["containers"]["java"][1]["name"]
     killed = threading.Event()
 
     def kill_midway(rehearsal: Rehearsal) -> None:
