@@ -8,6 +8,7 @@ import sys
 import uvicorn
 
 from executor.app import create_app
+from executor.rehearsal import command as rehearse
 from executor.settings import Settings, SettingsError
 
 STARTUP_FAILURE = 3  # uvicorn's own code for a failed startup; bad settings exit with it too
@@ -19,7 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    rehearse.register(commands)
     args = parser.parse_args(argv)
+    if args.command == "rehearse":
+        return rehearse.run(args)
 
     try:
         settings = Settings.from_environ(os.environ)

@@ -1,0 +1,1 @@
+"""`executor rehearse`: a contest-shaped load against a deployment, and the capacity it implies."""

@@ -1,0 +1,3 @@
+const data = require("fs").readFileSync(0, "utf8").trim().split(/\s+/).map(Number);
+const totals = null;
+console.log(totals.sum(data));

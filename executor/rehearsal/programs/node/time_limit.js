@@ -1,0 +1,2 @@
+let total = 0;
+for (;;) total += 1;

@@ -1,0 +1,3 @@
+import sys
+
+print(sum(int(x) for x in sys.stdin.read().split()[1:])

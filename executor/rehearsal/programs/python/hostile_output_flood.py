@@ -1,0 +1,3 @@
+line = "A" * 4096
+while True:
+    print(line)
