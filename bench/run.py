@@ -477,7 +477,8 @@ def _bare_argvs(language: str, *, binary: str, file_name: str) -> list[list[str]
                                  sources=(file_name,)))  # fmt: skip
     run_heap_mb = heap_mb_for(defaults.limit_default("memory_mb") * 1024)
     steps.append(expand_argv(plan.run_argv, toolchain=toolchain, main=file_name,
-                             main_class=main_class, heap_mb=run_heap_mb))  # fmt: skip
+                             main_class=main_class, heap_mb=run_heap_mb,
+                             tmp_dir=tempfile.gettempdir()))  # fmt: skip
     return [list(step) for step in steps]
 
 

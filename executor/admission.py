@@ -1,48 +1,107 @@
-"""Admission: at most ``concurrency`` submissions run at once, at most ``queue_size`` wait."""
+"""Admission: a submission runs only when a run slot is free and its memory limit fits in what
+the replica has left for runs; at most ``queue_size`` wait, first come first served."""
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import AsyncIterator
 
-from executor.errors import ServiceBusy
+from executor.errors import LimitTooHigh, ServiceBusy
 
 
 class Admission:
-    """A bounded queue in front of the run slots. State lives here, on the service's object."""
+    """A bounded queue in front of the run slots and the replica's memory for runs.
 
-    def __init__(self, *, concurrency: int, queue_size: int) -> None:
+    ``memory_budget_kb`` is what the replica has for runs once the service has its share: the
+    memory limits of the submissions running at once never add up to more, so runs within
+    their limits never meet the replica's own limit (and its out-of-memory killer).
+    """
+
+    def __init__(self, *, concurrency: int, queue_size: int, memory_budget_kb: int) -> None:
         self.concurrency = concurrency
         self.queue_size = queue_size
+        self.memory_budget_kb = memory_budget_kb
         self.running = 0
-        self.waiting = 0
-        self._slots = asyncio.Semaphore(concurrency)
+        self.reserved_kb = 0
+        self._queue: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
+
+    @property
+    def waiting(self) -> int:
+        """Submissions in the queue."""
+        return len(self._queue)
+
+    def check_fits(self, memory_kb: int) -> None:
+        """Raise LimitTooHigh (422) for a memory limit that could never fit on this replica."""
+        if memory_kb > self.memory_budget_kb:
+            budget_mb = self.memory_budget_kb // 1024
+            raise LimitTooHigh(
+                f"limits.memory_mb={memory_kb // 1024} can never fit on this replica: it has "
+                f"{budget_mb} MB for runs",
+                limit="memory_mb",
+                maximum=budget_mb,
+            )
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold a run slot for the body, waiting in the queue for one. Raises ServiceBusy (429)
-        at once when every slot is taken and the queue is full."""
-        if self._slots.locked() and self.waiting >= self.queue_size:
-            raise ServiceBusy(
-                f"{self.running} submissions running and {self.waiting} waiting; retry later",
-                retry_after_s=1,
-            )
-        self.waiting += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self.waiting -= 1
-        self.running += 1
+    async def slot(self, *, memory_kb: int) -> AsyncIterator[None]:
+        """Hold a run slot and ``memory_kb`` of the budget for the body, waiting in line for
+        them. Raises ServiceBusy (429) at once when the line is full, and LimitTooHigh (422)
+        when ``memory_kb`` could never fit."""
+        self.check_fits(memory_kb)
+        if self._queue or not self._fits(memory_kb):
+            if len(self._queue) >= self.queue_size:
+                raise ServiceBusy(
+                    f"{self.running} submissions running and {self.waiting} waiting; retry later",
+                    retry_after_s=1,
+                )
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            entry = (memory_kb, turn)
+            self._queue.append(entry)
+            try:
+                await turn
+            except BaseException:
+                if turn.done() and not turn.cancelled():
+                    self._release(memory_kb)  # granted as we were cancelled: give it back
+                else:
+                    self._queue.remove(entry)
+                    self._dispatch()
+                raise
+        else:
+            self._take(memory_kb)
         try:
             yield
         finally:
-            self.running -= 1
-            self._slots.release()
+            self._release(memory_kb)
 
     def load(self) -> dict[str, int]:
-        """Running and waiting submissions, and the bounds."""
+        """Running and waiting submissions, the memory they hold, and the bounds."""
         return {
             "running": self.running,
             "waiting": self.waiting,
             "concurrency": self.concurrency,
             "queue_size": self.queue_size,
+            "memory_reserved_mb": self.reserved_kb // 1024,
+            "memory_budget_mb": self.memory_budget_kb // 1024,
         }
+
+    def _fits(self, memory_kb: int) -> bool:
+        return (
+            self.running < self.concurrency
+            and self.reserved_kb + memory_kb <= self.memory_budget_kb
+        )
+
+    def _take(self, memory_kb: int) -> None:
+        self.running += 1
+        self.reserved_kb += memory_kb
+
+    def _release(self, memory_kb: int) -> None:
+        self.running -= 1
+        self.reserved_kb -= memory_kb
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Let in the submissions at the head of the line while they fit (first come, first
+        served: a large one is not overtaken by smaller ones behind it)."""
+        while self._queue and self._fits(self._queue[0][0]):
+            memory_kb, turn = self._queue.popleft()
+            self._take(memory_kb)
+            turn.set_result(None)

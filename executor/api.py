@@ -33,12 +33,17 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """200 once the runtimes passed their self-tests and until shutdown begins, else 503."""
+    """200 once the runtimes passed their self-tests and until shutdown begins, else 503 with
+    the state (``starting``, ``draining``, or ``unhealthy`` with the reason)."""
     service: ExecutionService = request.app.state.service
-    if service.ready and not service.draining:
+    problem = service.sandbox.problem()
+    if service.ready and not service.draining and problem is None:
         return JSONResponse({"status": "ready", **service.load()})
-    state = "draining" if service.draining else "starting"
-    return JSONResponse({"status": state}, status_code=503)
+    if service.draining:
+        return JSONResponse({"status": "draining"}, status_code=503)
+    if problem is not None:
+        return JSONResponse({"status": "unhealthy", "reason": problem}, status_code=503)
+    return JSONResponse({"status": "starting"}, status_code=503)
 
 
 async def info(request: Request) -> JSONResponse:

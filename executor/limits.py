@@ -80,5 +80,24 @@ RUN_LIMITS: tuple[LimitSpec, ...] = (
         scope="largest file written (`RLIMIT_FSIZE`)",
         observed="the write fails with `EFBIG` (or `SIGXFSZ`)",
     ),
+    LimitSpec(
+        name="disk_mb",
+        unit="MB",
+        default=256,
+        maximum=1024,
+        minimum=1,
+        scope="everything the run holds in files: its directory and what its uid owns in "
+        "`/tmp`, `/var/tmp`, `/dev/shm`, `/run/lock`; measured while it runs",
+        observed="killed; `output_limit_exceeded`",
+    ),
+    LimitSpec(
+        name="disk_files",
+        unit="count",
+        default=4096,
+        maximum=65536,
+        minimum=1,
+        scope="files and directories the run holds there, its sources included",
+        observed="killed; `output_limit_exceeded`",
+    ),
 )
 LIMIT_NAMES: tuple[str, ...] = tuple(limit.name for limit in RUN_LIMITS)

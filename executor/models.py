@@ -136,6 +136,9 @@ class ExecuteResponse(BaseModel):
     """
 
     status: Status
+    message: str | None = Field(
+        None, description="why, when the status needs a word: the limit reached, or what failed"
+    )
     stdout: str
     stderr: str
     exit_code: int | None

@@ -8,12 +8,7 @@ from executor.output import decode_output
 from executor.sandbox import Box, Outcome, Sandbox
 from executor.settings import Settings
 from executor.submission import Submission, compile_limits
-from executor.verdict import (
-    decide_compile_status,
-    decide_status,
-    decide_warm_compile_status,
-    signal_name,
-)
+from executor.verdict import Verdict, decide, decide_compile, decide_warm_compile, signal_name
 from executor.warm_server import WarmServer
 
 
@@ -41,7 +36,8 @@ class Pipeline:
             if plan.compile_argv is not None:
                 compiled = await self._compile(submission, box, main_class=main_class)
                 if compiled.status != Status.OK:
-                    return _response(submission, compiled.status, outcome=None, compiled=compiled)
+                    verdict = Verdict(compiled.status, "the compile step failed: see compile")
+                    return _response(submission, verdict, outcome=None, compiled=compiled)
             argv = expand_argv(
                 plan.run_argv,
                 toolchain=submission.runtime.toolchain,
@@ -49,12 +45,13 @@ class Pipeline:
                 main_class=main_class,
                 heap_mb=heap_mb_for(submission.limits.memory_kb),
                 args=submission.args,
+                tmp_dir=box.tmp_dir,
             )
             outcome = await box.run(
                 argv, limits=submission.limits, stdin=submission.stdin, env=plan.env
             )
-        status = decide_status(outcome, limits=submission.limits, oom_markers=plan.oom_markers)
-        return _response(submission, status, outcome=outcome, compiled=compiled)
+        verdict = decide(outcome, limits=submission.limits, oom_markers=plan.oom_markers)
+        return _response(submission, verdict, outcome=outcome, compiled=compiled)
 
     async def _compile(self, submission: Submission, box: Box, *, main_class: str) -> CompileResult:
         """Compile every source file: through the language's warm server when it can answer,
@@ -69,9 +66,7 @@ class Pipeline:
                 {name: submission.files[name] for name in sources}, limits=limits
             )
             if warm is not None:
-                status = decide_warm_compile_status(
-                    exit_code=warm.exit_code, killed_for=warm.killed_for
-                )
+                status = decide_warm_compile(exit_code=warm.exit_code, killed_for=warm.killed_for)
                 if status == Status.OK:
                     await box.add_files(warm.artifacts)
                 return CompileResult(
@@ -91,10 +86,11 @@ class Pipeline:
             main_class=main_class,
             heap_mb=heap_mb_for(limits.memory_kb),
             sources=tuple(sources),
+            tmp_dir=box.tmp_dir,
         )
         outcome = await box.run(argv, limits=limits, env=plan.env)
         return CompileResult(
-            status=decide_compile_status(outcome, limits=limits, oom_markers=plan.oom_markers),
+            status=decide_compile(outcome, limits=limits, oom_markers=plan.oom_markers).status,
             stdout=decode_output(outcome.stdout, truncated=outcome.stdout_truncated)[0],
             stderr=decode_output(outcome.stderr, truncated=outcome.stderr_truncated)[0],
             exit_code=outcome.exit_code,
@@ -106,13 +102,14 @@ class Pipeline:
 
 def _response(
     submission: Submission,
-    status: Status,
+    verdict: Verdict,
     *,
     outcome: Outcome | None,
     compiled: CompileResult | None,
 ) -> ExecuteResponse:
     """The one place an ExecuteResponse is built: from the run's outcome, or, when the
-    program never ran (its compile failed), with empty output and zero cost."""
+    program never ran (its compile failed), with empty output and zero cost. A run the
+    supervisor ended at a limit has no exit code and no signal: its status says why."""
     runtime = submission.runtime
     if outcome is None:
         stdout = stderr = ""
@@ -122,12 +119,14 @@ def _response(
         stdout, stdout_invalid = decode_output(outcome.stdout, truncated=outcome.stdout_truncated)
         stderr, stderr_invalid = decode_output(outcome.stderr, truncated=outcome.stderr_truncated)
         truncated = StreamFlags(stdout=outcome.stdout_truncated, stderr=outcome.stderr_truncated)
+    ended_by_us = outcome is None or outcome.killed_for is not None
     return ExecuteResponse(
-        status=status,
+        status=verdict.status,
+        message=verdict.message,
         stdout=stdout,
         stderr=stderr,
-        exit_code=outcome.exit_code if outcome else None,
-        signal=signal_name(outcome.signal) if outcome else None,
+        exit_code=None if ended_by_us or outcome is None else outcome.exit_code,
+        signal=None if ended_by_us or outcome is None else signal_name(outcome.signal),
         time_ms=outcome.cpu_time_ms if outcome else 0,
         wall_time_ms=outcome.wall_time_ms if outcome else 0,
         memory_kb=outcome.memory_kb if outcome else 0,

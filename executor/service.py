@@ -25,7 +25,9 @@ class ExecutionService:
         self.settings = settings
         self.sandbox = sandbox
         self.admission = Admission(
-            concurrency=settings.concurrency(), queue_size=settings.queue_size()
+            concurrency=settings.concurrency(),
+            queue_size=settings.queue_size(),
+            memory_budget_kb=settings.memory_budget_mb() * 1024,
         )
         # Filled by start_warm_servers; the pipeline compiles fresh until one is ready.
         self.warm_servers: dict[str, WarmServer] = {}
@@ -106,7 +108,7 @@ class ExecutionService:
             raise ServiceUnavailable("the service is starting or shutting down; retry shortly")
         runtime = self.runtimes.registry.resolve(request.language, version=request.version)
         submission = build_submission(request, runtime, settings=self.settings)
-        async with self.admission.slot():
+        async with self.admission.slot(memory_kb=submission.limits.memory_kb):
             return await self.pipeline.run(submission)
 
     def runtime_infos(self) -> list[RuntimeInfo]:

@@ -13,7 +13,8 @@ from executor.limits import LIMIT_NAMES, RUN_LIMITS
 from executor.sandbox import IsolationMode
 
 ENV_PREFIX = "EXECUTOR_"
-# Memory the service keeps for itself when it sizes its default concurrency.
+# Memory the service keeps for itself, out of what the container has: the service (about 60 MB)
+# and a warm compiler's working set (about 170 MB for javac). The rest is for runs.
 SERVICE_RESERVE_MB = 256
 
 
@@ -150,6 +151,11 @@ class Settings(_LimitSettings):
         by_cpu = math.ceil(available_cpus() * 2)
         by_memory = (available_memory_mb() - SERVICE_RESERVE_MB) // self.limit_default("memory_mb")
         return max(2, min(by_cpu, by_memory))
+
+    def memory_budget_mb(self) -> int:
+        """Memory for runs: what this container may use, less the service's own share. The
+        memory limits of the submissions running at once never add up to more."""
+        return max(0, available_memory_mb() - SERVICE_RESERVE_MB)
 
     def queue_size(self) -> int:
         """Submissions that may wait for a slot: the setting, or 16 x concurrency."""

@@ -95,6 +95,8 @@ def resolve_limits(asked: Limits, *, plan: LanguagePlan, settings: Settings) -> 
         output_kb=values["output_kb"],
         processes=values["processes"],
         file_size_kb=values["file_size_kb"],
+        disk_kb=values["disk_mb"] * 1024,
+        disk_files=values["disk_files"],
         open_files=settings.open_files,
         address_space_kb=plan.address_space_kb(memory_kb),
     )
@@ -110,6 +112,9 @@ def compile_limits(plan: LanguagePlan, *, settings: Settings) -> ResourceLimits:
         output_kb=settings.compile_output_kb,
         processes=settings.compile_processes,
         file_size_kb=max(settings.limit_maximum("file_size_kb"), COMPILE_FILE_SIZE_FLOOR_KB),
+        # A compile runs in the submission's box: what it writes counts with the sources.
+        disk_kb=settings.limit_maximum("disk_mb") * 1024,
+        disk_files=settings.limit_maximum("disk_files"),
         open_files=settings.open_files,
         address_space_kb=plan.address_space_kb(memory_kb),
     )

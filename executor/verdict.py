@@ -1,57 +1,103 @@
-"""Turns a sandbox Outcome and its limits into a status: the only place a status is decided."""
+"""Turns a sandbox Outcome and its limits into a verdict: the only place a status is decided."""
 
 import re
 import signal
+from dataclasses import dataclass
 
 from executor.models import Status
 from executor.sandbox import KillReason, Outcome, ResourceLimits
 
+# A runtime's own report that it ran out of memory counts when the run used at least this
+# share of its limit: heaps are capped at 3/4 of it, Python's address space at it plus 64 MB.
+MEMORY_EVIDENCE_FRACTION = 0.5
 _STATUS_FOR_KILL = {
     KillReason.OUTPUT_LIMIT: Status.OUTPUT_LIMIT_EXCEEDED,
     KillReason.MEMORY_LIMIT: Status.MEMORY_LIMIT_EXCEEDED,
     KillReason.CPU_TIME_LIMIT: Status.TIME_LIMIT_EXCEEDED,
     KillReason.WALL_TIME_LIMIT: Status.TIME_LIMIT_EXCEEDED,
+    # Files are output too: more than the run may hold is reported as its output limit.
+    KillReason.DISK_LIMIT: Status.OUTPUT_LIMIT_EXCEEDED,
     KillReason.SHUTDOWN: Status.INTERNAL_ERROR,
 }
 
 
-def decide_status(
-    outcome: Outcome, *, limits: ResourceLimits, oom_markers: tuple[re.Pattern[str], ...]
-) -> Status:
-    """The status of a run, in this order:
+@dataclass(frozen=True)
+class Verdict:
+    """A run's status, and a message when the status needs a word (which limit, or that the
+    service, not the program, failed)."""
 
-    1. the supervisor ended it: the limit it hit (the first one, when several were);
-    2. a memory limit the runtime enforced itself: RLIMIT_AS or a heap cap made it fail with its
-       out-of-memory message (``oom_markers`` on stderr), or the peak reached the limit;
-    3. CPU time over the limit, or killed by SIGXCPU (RLIMIT_CPU);
-    4. exit 0 is ``ok``; any other exit or signal is ``runtime_error``.
+    status: Status
+    message: str | None = None
+
+
+def decide(
+    outcome: Outcome, *, limits: ResourceLimits, oom_markers: tuple[re.Pattern[str], ...]
+) -> Verdict:
+    """The verdict of a run, in this order; a limit status only with evidence that the limit
+    was reached:
+
+    1. the supervisor ended it at a limit (the first one, when several were);
+    2. the kernel's out-of-memory killer ended it: its own fault if its peak was over its
+       limit, else the service's (``internal_error``: the replica ran short);
+    3. it failed with its peak memory over the limit, or with the runtime's out-of-memory report
+       at the end of stderr (``oom_markers``) and at least MEMORY_EVIDENCE_FRACTION of the limit
+       used (a program can print the message, but not fake its peak);
+    4. its CPU time passed the limit (a SIGXCPU it sent itself is not evidence);
+    5. exit 0 is ``ok``; any other exit or signal is ``runtime_error``, with a message when the
+       tree reached its process limit.
     """
     if outcome.killed_for is not None:
-        return status_for_kill(outcome.killed_for)
+        return Verdict(
+            status_for_kill(outcome.killed_for), _kill_message(outcome.killed_for, limits)
+        )
+    memory_mb = limits.memory_kb // 1024
+    if outcome.oom_killed:
+        if outcome.memory_kb > limits.memory_kb:
+            return Verdict(Status.MEMORY_LIMIT_EXCEEDED, f"used more than {memory_mb} MB of memory")
+        return Verdict(
+            Status.INTERNAL_ERROR,
+            "the replica ran out of memory and the kernel stopped this run while it was within "
+            f"its own limit ({outcome.memory_kb // 1024} of {memory_mb} MB): not the program's "
+            "fault; submit it again",
+        )
     failed = outcome.exit_code != 0
-    if failed and (
-        outcome.memory_kb > limits.memory_kb
-        or _has_marker(outcome.stderr, oom_markers)
-        or _has_marker(outcome.stdout, oom_markers)  # the JVM prints its OOM exit on stdout
+    if failed and outcome.memory_kb > limits.memory_kb:
+        return Verdict(Status.MEMORY_LIMIT_EXCEEDED, f"used more than {memory_mb} MB of memory")
+    if (
+        failed
+        and outcome.memory_kb >= limits.memory_kb * MEMORY_EVIDENCE_FRACTION
+        and _reports_running_out(outcome.stderr, oom_markers)
     ):
-        return Status.MEMORY_LIMIT_EXCEEDED
-    if outcome.cpu_time_ms > limits.cpu_time_ms or outcome.signal == signal.SIGXCPU:
-        return Status.TIME_LIMIT_EXCEEDED
-    return Status.OK if not failed else Status.RUNTIME_ERROR
+        return Verdict(
+            Status.MEMORY_LIMIT_EXCEEDED,
+            f"the runtime ran out of the memory its {memory_mb} MB limit allows",
+        )
+    if outcome.cpu_time_ms > limits.cpu_time_ms:
+        return Verdict(
+            Status.TIME_LIMIT_EXCEEDED, f"used more than {limits.cpu_time_ms} ms of CPU time"
+        )
+    if not failed:
+        return Verdict(Status.OK)
+    if outcome.peak_tasks >= limits.processes:
+        return Verdict(
+            Status.RUNTIME_ERROR,
+            f"reached the process limit ({limits.processes} processes and threads)",
+        )
+    return Verdict(Status.RUNTIME_ERROR)
 
 
-def decide_compile_status(
+def decide_compile(
     outcome: Outcome, *, limits: ResourceLimits, oom_markers: tuple[re.Pattern[str], ...]
-) -> Status:
-    """The status of a compiler run: its limits as for a program; any other failure, and
+) -> Verdict:
+    """The verdict of a compiler run: its limits as for a program; any other failure, and
     output past the compile-output limit, is ``compilation_error``."""
-    status = decide_status(outcome, limits=limits, oom_markers=oom_markers)
-    if status in (Status.RUNTIME_ERROR, Status.OUTPUT_LIMIT_EXCEEDED):
-        return Status.COMPILATION_ERROR
-    return status
+    verdict = decide(outcome, limits=limits, oom_markers=oom_markers)
+    if verdict.status in (Status.RUNTIME_ERROR, Status.OUTPUT_LIMIT_EXCEEDED):
+        return Verdict(Status.COMPILATION_ERROR)
+    return verdict
 
 
-def decide_warm_compile_status(*, exit_code: int | None, killed_for: KillReason | None) -> Status:
+def decide_warm_compile(*, exit_code: int | None, killed_for: KillReason | None) -> Status:
     """The status of a compile through a warm server: the limit that ended it, else ``ok`` for
     exit 0 and ``compilation_error`` for any other exit."""
     if killed_for is not None:
@@ -74,9 +120,22 @@ def signal_name(number: int | None) -> str | None:
         return f"SIG{number}"
 
 
-def _has_marker(output: bytes, markers: tuple[re.Pattern[str], ...]) -> bool:
-    if not markers:
-        return False
-    # The runtime prints its message last; looking at the tail keeps a flood cheap to scan.
-    tail = output[-4096:].decode(errors="replace")
+def _reports_running_out(stderr: bytes, markers: tuple[re.Pattern[str], ...]) -> bool:
+    """Whether the tail of stderr holds the runtime's out-of-memory report (it prints it as it
+    dies, Node followed by a native stack trace; only stderr counts, where the runtimes write
+    it; the tail keeps a flood cheap to scan)."""
+    tail = stderr[-4096:].decode(errors="replace")
     return any(marker.search(tail) for marker in markers)
+
+
+def _kill_message(reason: KillReason, limits: ResourceLimits) -> str:
+    return {
+        KillReason.OUTPUT_LIMIT: f"wrote more than {limits.output_kb} KB to stdout and stderr",
+        KillReason.MEMORY_LIMIT: f"used more than {limits.memory_kb // 1024} MB of memory",
+        KillReason.CPU_TIME_LIMIT: f"used more than {limits.cpu_time_ms} ms of CPU time",
+        KillReason.WALL_TIME_LIMIT: f"ran longer than {limits.wall_time_ms} ms",
+        KillReason.DISK_LIMIT: (
+            f"held more than {limits.disk_kb // 1024} MB or {limits.disk_files} files on disk"
+        ),
+        KillReason.SHUTDOWN: "the service shut down before the run ended",
+    }[reason]

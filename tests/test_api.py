@@ -36,8 +36,9 @@ def test_runtimes_lists_installed_languages(service: Service) -> None:
 def test_response_has_every_field(service: Service) -> None:
     result = service.execute(HELLO)
     assert set(result) == {
-        "status", "stdout", "stderr", "exit_code", "signal", "time_ms", "wall_time_ms",
-        "memory_kb", "truncated", "invalid_utf8", "compile", "language", "version",
+        "status", "message", "stdout", "stderr", "exit_code", "signal", "time_ms",
+        "wall_time_ms", "memory_kb", "truncated", "invalid_utf8", "compile", "language",
+        "version",
     }  # fmt: skip
     assert result["truncated"] == {"stdout": False, "stderr": False}
     assert result["compile"] is None
@@ -208,7 +209,7 @@ def test_unknown_route_and_method_are_json(service: Service) -> None:
 def test_info_lists_layers_and_limits(service: Service) -> None:
     info = service.client.get("/info").json()
     layers = {layer["name"]: layer for layer in info["isolation"]["layers"]}
-    assert set(layers) == {"uid_drop", "seccomp", "namespaces"}
+    assert set(layers) == {"uid_drop", "seccomp", "landlock", "namespaces", "scheduling"}
     assert all(layer["detail"] for layer in layers.values())
     assert info["isolation"]["mode"] == "auto" and info["isolation"]["warning"] is None
     assert info["limits"]["memory_mb"] == {"default": 256, "max": 1024}

@@ -25,11 +25,12 @@ def test_settings_have_a_default_and_a_maximum_per_limit() -> None:
 
 
 def test_the_readme_limits_table_matches() -> None:
-    """Each row of the README's Limits table names a limit, its unit, default and maximum as
-    RUN_LIMITS declares them, in the same order."""
+    """Each row of the README's Limits table names a limit, its unit, default, maximum and
+    minimum as RUN_LIMITS declares them, in the same order."""
     rows = re.findall(
-        r"^\| `(\w+)` \| (\w+) \| (\d+) \| (\d+) \|", README.read_text(), re.MULTILINE
+        r"^\| `(\w+)` \| (\w+) \| (\d+) \| (\d+) \| (\d+) \|", README.read_text(), re.MULTILINE
     )
-    assert [(name, unit, int(d), int(m)) for name, unit, d, m in rows] == [
-        (limit.name, limit.unit, limit.default, limit.maximum) for limit in RUN_LIMITS
+    assert [(name, unit, int(d), int(m), int(low)) for name, unit, d, m, low in rows] == [
+        (limit.name, limit.unit, limit.default, limit.maximum, limit.minimum)
+        for limit in RUN_LIMITS
     ]

@@ -1,4 +1,4 @@
-"""decide_status: the order in which limits, runtime OOM messages and exits become a status."""
+"""decide: which evidence makes a limit status, in which order; what else a run's end means."""
 
 import re
 import signal
@@ -7,12 +7,13 @@ import pytest
 
 from executor.models import Status
 from executor.sandbox import KillReason, Outcome, ResourceLimits
-from executor.verdict import decide_status, signal_name
+from executor.verdict import decide, decide_compile, decide_warm_compile, signal_name
 
 LIMITS = ResourceLimits(
     cpu_time_ms=1000, wall_time_ms=2000, memory_kb=65536, output_kb=64, processes=8, file_size_kb=0
 )
 MARKERS = (re.compile(r"^MemoryError", re.MULTILINE),)
+HALF = LIMITS.memory_kb // 2
 
 
 def outcome(**fields: object) -> Outcome:
@@ -35,6 +36,10 @@ def outcome(**fields: object) -> Outcome:
             Status.OUTPUT_LIMIT_EXCEEDED,
         ),
         (
+            {"killed_for": KillReason.DISK_LIMIT, "exit_code": None, "signal": 9},
+            Status.OUTPUT_LIMIT_EXCEEDED,
+        ),
+        (
             {"killed_for": KillReason.MEMORY_LIMIT, "exit_code": None, "signal": 9},
             Status.MEMORY_LIMIT_EXCEEDED,
         ),
@@ -46,18 +51,72 @@ def outcome(**fields: object) -> Outcome:
             {"killed_for": KillReason.CPU_TIME_LIMIT, "exit_code": None, "signal": 9},
             Status.TIME_LIMIT_EXCEEDED,
         ),
-        ({"exit_code": 1, "stderr": b"Traceback...\nMemoryError\n"}, Status.MEMORY_LIMIT_EXCEEDED),
-        ({"exit_code": 0, "stderr": b"MemoryError\n"}, Status.OK),
-        ({"exit_code": None, "signal": signal.SIGXCPU}, Status.TIME_LIMIT_EXCEEDED),
+        # The runtime's own report counts with the memory to show for it ...
+        (
+            {"exit_code": 1, "stderr": b"Traceback...\nMemoryError\n", "memory_kb": HALF},
+            Status.MEMORY_LIMIT_EXCEEDED,
+        ),
+        # ... a program printing it at 9 MB is just failing, on stdout it is nothing at all.
+        ({"exit_code": 1, "stderr": b"MemoryError\n", "memory_kb": 9000}, Status.RUNTIME_ERROR),
+        ({"exit_code": 1, "stdout": b"MemoryError\n", "memory_kb": HALF}, Status.RUNTIME_ERROR),
+        ({"exit_code": 0, "stderr": b"MemoryError\n", "memory_kb": HALF}, Status.OK),
+        # A SIGXCPU it sent itself is no evidence of the time limit; the CPU time is.
+        ({"exit_code": None, "signal": signal.SIGXCPU}, Status.RUNTIME_ERROR),
         ({"cpu_time_ms": 1001}, Status.TIME_LIMIT_EXCEEDED),
         ({"exit_code": None, "signal": 9, "memory_kb": 70000}, Status.MEMORY_LIMIT_EXCEEDED),
+        # The kernel's OOM killer: the run's fault only if it was over its own limit.
+        ({"exit_code": None, "signal": 9, "oom_killed": True}, Status.INTERNAL_ERROR),
+        (
+            {"exit_code": None, "signal": 9, "oom_killed": True, "memory_kb": 70000},
+            Status.MEMORY_LIMIT_EXCEEDED,
+        ),
     ],
 )
-def test_decide_status(fields: dict, status: Status) -> None:
-    assert decide_status(outcome(**fields), limits=LIMITS, oom_markers=MARKERS) == status
+def test_decide(fields: dict, status: Status) -> None:
+    assert decide(outcome(**fields), limits=LIMITS, oom_markers=MARKERS).status == status
+
+
+def test_limits_and_service_failures_say_why() -> None:
+    killed = outcome(killed_for=KillReason.CPU_TIME_LIMIT, exit_code=None, signal=9)
+    assert decide(killed, limits=LIMITS, oom_markers=()).message == (
+        "used more than 1000 ms of CPU time"
+    )
+    oom = decide(outcome(exit_code=None, signal=9, oom_killed=True), limits=LIMITS, oom_markers=())
+    assert oom.message is not None and "not the program's fault" in oom.message
+    assert decide(outcome(), limits=LIMITS, oom_markers=()).message is None
+
+
+def test_the_process_limit_is_named_as_what_it_is() -> None:
+    """A failure at the process limit is a runtime error that says so, not a memory limit, even
+    with the JVM's "unable to create native thread" OutOfMemoryError."""
+    failed = outcome(
+        exit_code=1,
+        peak_tasks=8,
+        memory_kb=HALF,
+        stderr=b"java.lang.OutOfMemoryError: unable to create native thread\n",
+    )
+    markers = (re.compile(r"java\.lang\.OutOfMemoryError(?!: unable to create native)"),)
+    verdict = decide(failed, limits=LIMITS, oom_markers=markers)
+    assert verdict.status == Status.RUNTIME_ERROR
+    assert verdict.message == "reached the process limit (8 processes and threads)"
+
+
+def test_a_failing_compiler_is_a_compilation_error() -> None:
+    assert decide_compile(outcome(exit_code=1), limits=LIMITS, oom_markers=()).status == (
+        Status.COMPILATION_ERROR
+    )
+    killed = outcome(killed_for=KillReason.WALL_TIME_LIMIT, exit_code=None, signal=9)
+    assert decide_compile(killed, limits=LIMITS, oom_markers=()).status == (
+        Status.TIME_LIMIT_EXCEEDED
+    )
+    assert decide_warm_compile(exit_code=0, killed_for=None) == Status.OK
+    assert decide_warm_compile(exit_code=1, killed_for=None) == Status.COMPILATION_ERROR
+    assert decide_warm_compile(exit_code=None, killed_for=KillReason.MEMORY_LIMIT) == (
+        Status.MEMORY_LIMIT_EXCEEDED
+    )
 
 
 def test_signal_names() -> None:
-    assert signal_name(11) == "SIGSEGV"
     assert signal_name(None) is None
-    assert signal_name(99) == "SIG99"
+    assert signal_name(11) == "SIGSEGV"
+    assert signal_name(200) == "SIG200"

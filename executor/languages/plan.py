@@ -10,16 +10,19 @@ from enum import StrEnum
 #   {main}         the entry file's name                     {main_class} Java's main class
 #   {heap_mb}      heap cap derived from the memory limit    {sources} every source file (expands)
 #   {args}         the user's arguments (expands to several argv items)
+#   {tmp_dir}      the run's own temporary directory (its TMPDIR)
 #   {<name>}       where <name> is a key of the toolchain's ``expansions``: those items (expands)
 
 
 class MemoryStrategy(StrEnum):
-    """How a runtime's memory is capped, besides the supervisor's RSS sampling.
+    """How a runtime's memory is capped, besides the supervisor's sampling.
 
     ``address_space``: RLIMIT_AS at the memory limit plus ``address_space_slack_mb`` (for
     runtimes that reserve little address space: CPython). ``heap_flag``: the runtime's own heap
-    cap via ``{heap_mb}`` (V8 and the JVM reserve gigabytes of address space they never touch,
-    so RLIMIT_AS at the limit would kill correct programs).
+    cap via ``{heap_mb}``; V8 and the JVM reserve gigabytes of address space they never touch,
+    so their RLIMIT_AS is the limit plus a generous ``address_space_slack_mb``: it does not cap
+    their memory, it bounds what a process can map, and with it the page tables that touching
+    sparse address space costs (memory no resident size shows).
     """
 
     ADDRESS_SPACE = "address_space"
@@ -108,11 +111,9 @@ class LanguagePlan:
         """The class to run (Java); for other languages the entry file itself."""
         return self.main_class_for(main, content) if self.main_class_for else main
 
-    def address_space_kb(self, memory_kb: int) -> int | None:
-        """RLIMIT_AS for a run under ``memory_kb``, or None when the runtime caps its heap."""
-        if self.memory_strategy is MemoryStrategy.ADDRESS_SPACE:
-            return memory_kb + self.address_space_slack_mb * 1024
-        return None
+    def address_space_kb(self, memory_kb: int) -> int:
+        """RLIMIT_AS for a run under ``memory_kb``: the limit plus the plan's slack."""
+        return memory_kb + self.address_space_slack_mb * 1024
 
 
 def heap_mb_for(memory_kb: int) -> int:
@@ -130,6 +131,7 @@ def expand_argv(
     heap_mb: int = 0,
     sources: tuple[str, ...] = (),
     args: tuple[str, ...] = (),
+    tmp_dir: str = "",
 ) -> tuple[str, ...]:
     """Fill a template's placeholders; ``{sources}``, ``{args}`` and the toolchain's expansions
     become several items (or none). Raises KeyError for an unknown placeholder."""
@@ -150,6 +152,7 @@ def expand_argv(
                     main=main,
                     main_class=main_class,
                     heap_mb=heap_mb,
+                    tmp_dir=tmp_dir,
                 )
             )
     return tuple(argv)

@@ -5,6 +5,9 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
+import resource
+import subprocess
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
@@ -13,13 +16,14 @@ from executor.sandbox.identity import IdentityPool, RunIdentity, random_uid_base
 from executor.sandbox.layers import Isolation, IsolationMode, detect_isolation
 from executor.sandbox.libc import set_child_subreaper
 from executor.sandbox.places import SHARED_WRITABLE_DIRS
-from executor.sandbox.reaper import kill_all_processes
+from executor.sandbox.reaper import CleanupError, kill_all_processes
 from executor.sandbox.resident import Resident
 from executor.sandbox.seccomp import SeccompUnavailable, build_filter
 from executor.sandbox.spawn import SpawnHelper, load_helper
 from executor.sandbox.spec import Outcome, ResourceLimits, RunSpec
 from executor.sandbox.supervise import run as supervise_run
 from executor.sandbox.sweep import remove_ipc_objects, remove_owned_files
+from executor.sandbox.usage import UsageScanner, Watch
 from executor.sandbox.workdir import (
     Workdir,
     add_files,
@@ -74,6 +78,14 @@ class Sandbox:
         self.pool = (
             IdentityPool(base_uid=base_uid, size=config.pool_size) if isolation.uid_drop else None
         )
+        # With a mount namespace, a run's /tmp, /var/tmp and /dev/shm are its own directory's.
+        self.shared_places = ("/run/lock",) if isolation.namespaces else SHARED_WRITABLE_DIRS
+        # Files are told apart by uid: without a uid of its own a run's are not measured.
+        self.scanner = (
+            UsageScanner(shared=self.shared_places, runs_dir=config.runs_dir)
+            if self.pool is not None
+            else None
+        )
         self._cleanups: set[asyncio.Task[None]] = set()
 
     @classmethod
@@ -86,6 +98,9 @@ class Sandbox:
             set_child_subreaper()
         except OSError:
             log.warning("cannot become a child subreaper: orphans of runs go to PID 1")
+        # Walking another run's tree holds one descriptor per level (places.owned_entries).
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         prepare_runs_dir(config.runs_dir)
         try:
             seccomp, seccomp_problem = build_filter(), None
@@ -101,7 +116,10 @@ class Sandbox:
             helper=helper,
             probe_dir=config.runs_dir,
         )
-        return cls(config, helper=helper, isolation=isolation, base_uid=base_uid)
+        sandbox = cls(config, helper=helper, isolation=isolation, base_uid=base_uid)
+        if sandbox.scanner is not None:
+            sandbox.scanner.start()
+        return sandbox
 
     @contextlib.asynccontextmanager
     async def box(self, files: Mapping[str, bytes]) -> AsyncIterator["Box"]:
@@ -169,16 +187,23 @@ class Sandbox:
             "layers": [dataclasses.asdict(layer) for layer in self.isolation.layers],
             "spawn": f"native helper {self.helper.path}",
             "uid_pool": (
-                {"base": self.pool.base_uid, "size": self.pool.size}
+                {
+                    "base": self.pool.base_uid,
+                    "size": self.pool.size,
+                    "usable": self.pool.usable,
+                    "retired": [identity.uid for identity in self.pool.retired],
+                }
                 if self.pool is not None
                 else None
             ),
         }
 
     async def close(self) -> None:
-        """Wait for the cleanups under way."""
+        """Wait for the cleanups under way, then stop measuring."""
         if self._cleanups:
             await asyncio.wait(self._cleanups)
+        if self.scanner is not None:
+            await asyncio.to_thread(self.scanner.stop)
 
     def _spec(
         self,
@@ -203,28 +228,62 @@ class Sandbox:
             seccomp=self.isolation.seccomp,
             namespaces=self.isolation.namespaces,
             private_tmp=work.tmp,
+            landlock_abi=self.isolation.landlock_abi,
+            writable=(work.root,),
+            idle=self.isolation.idle,
         )
 
     async def _clean_up(self, work: Workdir | None, identity: RunIdentity | None) -> None:
         """End what is left of the uid, remove its files in shared places and the directory,
-        then free the uid. A uid that cannot be cleaned is retired (logged), never reused."""
-        try:
-            await asyncio.to_thread(self._clean_up_now, work, identity)
-        except Exception:
-            log.exception("retiring uid %s: its run could not be cleaned up", identity)
+        then free the uid. Each step is tried whatever the others gave; a uid that cannot be
+        cleaned is retired (logged, shown in /info), never reused."""
+        problems = await asyncio.to_thread(self._clean_up_now, work, identity)
+        if identity is None or self.pool is None:
             return
-        if identity is not None and self.pool is not None:
-            self.pool.release(identity)
+        if problems:
+            self.pool.retire(identity)
+            log.error(
+                "retiring uid %d (%d of %d left): %s",
+                identity.uid,
+                self.pool.usable,
+                self.pool.size,
+                "; ".join(problems),
+            )
+            return
+        self.pool.release(identity)
 
-    def _clean_up_now(self, work: Workdir | None, identity: RunIdentity | None) -> None:
+    def _clean_up_now(self, work: Workdir | None, identity: RunIdentity | None) -> list[str]:
+        problems = []
         if identity is not None:
-            kill_all_processes(identity, helper=self.helper)
-            # With a mount namespace, the run's /tmp, /var/tmp and /dev/shm were its directory's.
-            places = ("/run/lock",) if self.isolation.namespaces else SHARED_WRITABLE_DIRS
-            remove_owned_files(identity, places=places)
-            remove_ipc_objects(identity, helper=self.helper)
+            if self.scanner is not None:
+                self.scanner.unwatch(identity.uid)
+            try:
+                kill_all_processes(identity, helper=self.helper)
+            except (CleanupError, OSError) as exc:
+                problems.append(f"processes: {exc}")
+            try:
+                remove_owned_files(identity, places=self.shared_places)
+            except OSError as exc:
+                problems.append(f"files in shared places: {exc}")
+            try:
+                remove_ipc_objects(identity, helper=self.helper)
+            except (OSError, subprocess.SubprocessError) as exc:
+                problems.append(f"System V IPC objects: {exc}")
         if work is not None:
             remove_workdir(work)
+            if os.path.lexists(work.root):
+                problems.append(f"its directory {work.root} could not be removed")
+        return problems
+
+    def problem(self) -> str | None:
+        """Why this sandbox should not take work any more (the platform should replace the
+        replica), or None: fewer than half of the pool's uids are left usable."""
+        if self.pool is None or self.pool.usable * 2 >= self.pool.size:
+            return None
+        return (
+            f"only {self.pool.usable} of {self.pool.size} run uids are usable: the others were "
+            "retired because their runs could not be cleaned up"
+        )
 
 
 class Box:
@@ -234,6 +293,11 @@ class Box:
         self._sandbox = sandbox
         self._work = work
         self._identity = identity
+
+    @property
+    def tmp_dir(self) -> str:
+        """The box's own temporary directory (every run's TMPDIR)."""
+        return self._work.tmp
 
     async def run(
         self,
@@ -249,7 +313,17 @@ class Box:
         sandbox = self._sandbox
         spec = sandbox._spec(argv, self._work, limits=limits, env=env or {}, stdin=stdin)
         plan = sandbox._plan(limits, self._work, self._identity)
-        return await supervise_run(spec, plan=plan, helper=sandbox.helper)
+        scanner = sandbox.scanner if self._identity is not None else None
+        if scanner is not None and self._identity is not None:
+            scanner.watch(
+                Watch(
+                    uid=self._identity.uid,
+                    work_root=self._work.root,
+                    max_files=limits.disk_files,
+                    max_disk_kb=limits.disk_kb,
+                )
+            )
+        return await supervise_run(spec, plan=plan, helper=sandbox.helper, scanner=scanner)
 
     async def add_files(self, files: Mapping[str, bytes]) -> None:
         """Write ``files`` into the box's directory by relative path (``pkg/Name.class``),

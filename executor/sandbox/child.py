@@ -2,8 +2,9 @@
 
 The spawn helper (native/spawn_helper.c) applies them in this order, as nsjail's containProc
 does: namespaces and mounts (need root), rlimits (lowered while still root, so the hard limits
-hold), ---- root ends here ---- the uid drop, no_new_privs, seccomp last (so the steps above may
-use the syscalls it denies), then exec.
+hold), the lowest scheduling class, umask 077, ---- root ends here ---- the uid drop,
+no_new_privs, Landlock, seccomp last (so the steps above may use the syscalls it denies), then
+exec.
 """
 
 import resource
@@ -30,6 +31,24 @@ IPC_NAMESPACE_LIMITS = (
     ("/proc/sys/kernel/shm_rmid_forced", "1"),
     ("/proc/sys/kernel/msgmni", "16"),
 )
+# Under Landlock, the world is read-only but for the run's own directory, regular files in
+# these shared places (POSIX shared memory and semaphores: Python's multiprocessing needs
+# them), and these devices.
+LANDLOCK_SHARED_DIRS = ("/dev/shm",)
+LANDLOCK_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+
+
+@dataclass(frozen=True)
+class LandlockPlan:
+    """Landlock for a run: ``abi`` the kernel's Landlock ABI (0: not applied), ``whole`` the
+    directories the run may do anything beneath, ``shared`` where it may make, read, write and
+    remove regular files only, ``devices`` files it may also write. Everything else is
+    read-only; with ABI 6 or later abstract AF_UNIX sockets and signals stay within the run."""
+
+    abi: int
+    whole: tuple[str, ...]
+    shared: tuple[str, ...] = LANDLOCK_SHARED_DIRS
+    devices: tuple[str, ...] = LANDLOCK_DEVICES
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,10 @@ class ChildPlan:
     # Mount a /proc showing only the run's own processes (PRIVATE_PROC_OPTIONS) after the binds.
     private_proc: bool = False
     oom_score_adj: int = RUN_OOM_SCORE_ADJ
+    # The run's own directory and what else it may write (None: no Landlock here).
+    landlock: LandlockPlan | None = None
+    # SCHED_IDLE: runs never take CPU time the service wants (it cannot raise its own priority).
+    idle: bool = False
 
 
 def plan_child(
@@ -56,6 +79,9 @@ def plan_child(
     seccomp: bool,
     namespaces: bool,
     private_tmp: str | None,
+    landlock_abi: int = 0,
+    writable: tuple[str, ...] = (),
+    idle: bool = False,
 ) -> ChildPlan:
     """Turn limits and the active layers into the child's steps.
 
@@ -86,4 +112,6 @@ def plan_child(
         private_tmp=private_tmp if namespaces else None,
         ipc_limits=IPC_NAMESPACE_LIMITS if flags & CLONE_NEWIPC else (),
         private_proc=bool(flags & CLONE_NEWNS),
+        landlock=LandlockPlan(abi=landlock_abi, whole=writable) if landlock_abi > 0 else None,
+        idle=idle,
     )

@@ -28,16 +28,23 @@ def random_uid_base(pool_size: int) -> int:
 
 
 class IdentityPool:
-    """Hands out identities; a released identity is reused only after its run was cleaned."""
+    """Hands out identities; a released identity is reused only after its run was cleaned, and
+    one that could not be cleaned is retired for good."""
 
     def __init__(self, *, base_uid: int, size: int) -> None:
         if size < 1:
             raise ValueError(f"size must be at least 1, got {size}")
         self.base_uid = base_uid
         self.size = size
+        self.retired: list[RunIdentity] = []
         self._free: asyncio.Queue[RunIdentity] = asyncio.Queue()
         for uid in range(base_uid, base_uid + size):
             self._free.put_nowait(RunIdentity(uid=uid, gid=uid))
+
+    @property
+    def usable(self) -> int:
+        """Identities not retired: free or in use."""
+        return self.size - len(self.retired)
 
     async def acquire(self) -> RunIdentity:
         """Wait for a free identity."""
@@ -46,3 +53,7 @@ class IdentityPool:
     def release(self, identity: RunIdentity) -> None:
         """Return an identity whose processes and files are all gone."""
         self._free.put_nowait(identity)
+
+    def retire(self, identity: RunIdentity) -> None:
+        """Never hand ``identity`` out again: something of its run could not be removed."""
+        self.retired.append(identity)

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from executor.sandbox.child import ChildPlan, plan_child
 from executor.sandbox.identity import RunIdentity
+from executor.sandbox.libc import landlock_abi
 from executor.sandbox.spawn import SpawnError, SpawnHelper
 from executor.sandbox.spec import ResourceLimits
 
@@ -36,13 +37,20 @@ class Layer:
 
 @dataclass(frozen=True)
 class Isolation:
-    """The layers every run gets on this replica."""
+    """The layers every run gets on this replica; ``landlock_abi`` is 0 without Landlock."""
 
     mode: IsolationMode
     uid_drop: bool
     seccomp: bool
     namespaces: bool
     layers: tuple[Layer, ...]
+    landlock_abi: int = 0
+    idle: bool = False
+
+
+LAYER_NAMES = ("uid_drop", "seccomp", "landlock", "namespaces", "scheduling")
+# Landlock scopes abstract AF_UNIX sockets and signals from this ABI on.
+LANDLOCK_SCOPING_ABI = 6
 
 
 _PROBE_LIMITS = ResourceLimits(
@@ -69,11 +77,12 @@ async def detect_isolation(
     """
     if mode is IsolationMode.NONE:
         why = "EXECUTOR_ISOLATION=none: development only, code runs as the service's own user"
-        layers = tuple(Layer(name, False, why) for name in ("uid_drop", "seccomp", "namespaces"))
+        layers = tuple(Layer(name, False, why) for name in LAYER_NAMES)
         return Isolation(mode, False, False, False, layers)
 
+    abi = landlock_abi()
     # Each probe is a short child; they run side by side to keep startup short.
-    uid_problem, filter_problem, ns_problem = await asyncio.gather(
+    uid_problem, filter_problem, ns_problem, landlock_problem, idle_problem = await asyncio.gather(
         _probe_uid_drop(helper, probe_identity),
         _probe_seccomp(helper, seccomp_problem),
         _probe(
@@ -82,6 +91,13 @@ async def detect_isolation(
                        private_tmp=probe_dir),
             "cannot create network, IPC and mount namespaces, mount a private /proc and limit "
             "System V IPC (needs CAP_SYS_ADMIN and a writable /proc/sys)",
+        ),
+        _probe_landlock(helper, abi, probe_dir),
+        _probe(
+            helper,
+            plan_child(_PROBE_LIMITS, identity=None, seccomp=False, namespaces=False,
+                       private_tmp=None, idle=True),
+            "cannot switch to SCHED_IDLE",
         ),
     )  # fmt: skip
     if mode is IsolationMode.STRICT:
@@ -103,11 +119,28 @@ async def detect_isolation(
             or "no sockets but AF_UNIX, no ptrace, mount, keyring, bpf, io_uring, memfd",
         ),
         Layer(
+            "landlock",
+            landlock_problem is None,
+            landlock_problem
+            or f"Landlock ABI {abi}: the filesystem read-only but the run's own directory and "
+            "regular files in /dev/shm"
+            + (
+                "; abstract AF_UNIX sockets and signals scoped to the run"
+                if abi >= LANDLOCK_SCOPING_ABI
+                else f" (no socket and signal scoping: it needs ABI {LANDLOCK_SCOPING_ABI})"
+            ),
+        ),
+        Layer(
             "namespaces",
             ns_problem is None,
             ns_problem
             or "empty network and IPC namespaces, private /tmp, /var/tmp and /dev/shm, "
             "a /proc showing only the run's processes",
+        ),
+        Layer(
+            "scheduling",
+            idle_problem is None,
+            idle_problem or "runs in SCHED_IDLE: they never take CPU time the service wants",
         ),
     )
     return Isolation(
@@ -116,6 +149,8 @@ async def detect_isolation(
         seccomp=filter_problem is None,
         namespaces=ns_problem is None and uid_problem is None,
         layers=layers,
+        landlock_abi=abi if landlock_problem is None else 0,
+        idle=idle_problem is None,
     )
 
 
@@ -126,6 +161,16 @@ async def _probe_uid_drop(helper: SpawnHelper, identity: RunIdentity) -> str | N
         _PROBE_LIMITS, identity=identity, seccomp=False, namespaces=False, private_tmp=None
     )
     return await _probe(helper, plan, f"switching to uid {identity.uid} failed")
+
+
+async def _probe_landlock(helper: SpawnHelper, abi: int, probe_dir: str) -> str | None:
+    if abi == 0:
+        return "Landlock is not available in this kernel (or is disabled)"
+    plan = plan_child(
+        _PROBE_LIMITS, identity=None, seccomp=False, namespaces=False, private_tmp=None,
+        landlock_abi=abi, writable=(probe_dir,),
+    )  # fmt: skip
+    return await _probe(helper, plan, f"Landlock ABI {abi} could not be applied")
 
 
 async def _probe_seccomp(helper: SpawnHelper, build_problem: str | None) -> str | None:

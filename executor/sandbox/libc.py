@@ -5,6 +5,8 @@ import os
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
+SYS_LANDLOCK_CREATE_RULESET = 444  # the same number on every architecture
+LANDLOCK_CREATE_RULESET_VERSION = 1
 
 
 def set_child_subreaper() -> None:
@@ -31,6 +33,19 @@ def filesystem_magic(path: str) -> int | None:
     if _libc().statfs(os.fsencode(path), buffer) != 0:
         return None
     return ctypes.c_long.from_buffer(buffer).value
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version; 0 when Landlock is missing or disabled."""
+    libc = _libc()
+    libc.syscall.restype = ctypes.c_long
+    version = libc.syscall(
+        ctypes.c_long(SYS_LANDLOCK_CREATE_RULESET),
+        ctypes.c_void_p(None),
+        ctypes.c_size_t(0),
+        ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION),
+    )
+    return max(int(version), 0)
 
 
 def _libc() -> ctypes.CDLL:

@@ -3,16 +3,12 @@
 import contextlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from executor.sandbox.tree import OPEN_DIR
 
 # World-writable places a run can leave files in besides its own workspace.
 SHARED_WRITABLE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
-# World-writable directories of others inside those places (like /tmp/.X11-unix) are searched
-# for the run's files this many levels deep; the run cannot create such a directory that
-# survives it, so real ones are few and shallow.
-SHARED_DIR_DEPTH = 4
 
 
 @contextlib.contextmanager
@@ -41,23 +37,42 @@ def opened_dir_at(name: str, dir_fd: int) -> Iterator[int]:
         os.close(fd)
 
 
-def owned_entries(
-    dir_fd: int, uid: int, *, depth: int = 0
-) -> Iterator[tuple[int, str, os.stat_result]]:
+def owned_entries(dir_fd: int, uid: int) -> Generator[tuple[int, str, os.stat_result], None, None]:
     """(parent descriptor, name, lstat) of each entry of ``uid`` in ``dir_fd`` and in the
-    world-writable directories of others below it, down to SHARED_DIR_DEPTH. The descriptor is
-    valid until the next item."""
+    directories of others below it that others may write into (world-writable: a run could
+    have put its files there), at any depth. The descriptor is valid until the next item.
+
+    One descriptor is held per level of such directories; the service raises its descriptor
+    limit at start, and a run's file-count limit bounds how deep another run's tree can be.
+    """
+    levels: list[tuple[int, list[str]]] = [(os.dup(dir_fd), _names(dir_fd))]
     try:
-        names = os.listdir(dir_fd)
+        while levels:
+            fd, names = levels[-1]
+            if not names:
+                os.close(fd)
+                levels.pop()
+                continue
+            name = names.pop()
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if st.st_uid == uid:
+                yield fd, name, st
+            elif stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_IWOTH:
+                try:
+                    sub_fd = os.open(name, OPEN_DIR, dir_fd=fd)
+                except OSError:
+                    continue
+                levels.append((sub_fd, _names(sub_fd)))
+    finally:
+        for fd, _ in levels:
+            os.close(fd)
+
+
+def _names(dir_fd: int) -> list[str]:
+    try:
+        return os.listdir(dir_fd)
     except OSError:
-        return
-    for name in names:
-        try:
-            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            continue
-        if st.st_uid == uid:
-            yield dir_fd, name, st
-        elif stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_IWOTH and depth < SHARED_DIR_DEPTH:
-            with contextlib.suppress(OSError), opened_dir_at(name, dir_fd) as sub_fd:
-                yield from owned_entries(sub_fd, uid, depth=depth + 1)
+        return []

@@ -22,6 +22,7 @@ class ProcStat:
     state: str
     cpu_ticks: int  # utime + stime + cutime + cstime: the process and the children it reaped
     rss_pages: int
+    threads: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class TreeUsage:
     cpu_time_ms: int
     rss_kb: int
     pids: tuple[int, ...]
+    tasks: int  # processes and their threads: what RLIMIT_NPROC counts
 
 
 # Columns of /proc/sysvipc/<kind> that count memory an object holds, in bytes.
@@ -66,6 +68,7 @@ def read_stat(pid: int) -> ProcStat | None:
         state=rest[0].decode(),
         cpu_ticks=int(rest[11]) + int(rest[12]) + int(rest[13]) + int(rest[14]),
         rss_pages=int(rest[21]),
+        threads=int(rest[17]),
     )
 
 
@@ -131,22 +134,30 @@ def real_uid(pid: int) -> int | None:
     return None
 
 
-def peak_rss_kb(pid: int) -> int:
-    """VmHWM of a live process: its peak resident memory since its last exec, in KB (0 if gone
-    or a zombie)."""
+@dataclass(frozen=True, slots=True)
+class MemoryStatus:
+    """From /proc/<pid>/status: ``peak_rss_kb`` (VmHWM, the peak resident memory since the
+    last exec) and ``page_tables_kb`` (VmPTE: memory no resident size shows, which a process
+    can grow to gigabytes by touching sparse address space)."""
+
+    peak_rss_kb: int = 0
+    page_tables_kb: int = 0
+
+
+def memory_status(pid: int) -> MemoryStatus:
+    """The process's MemoryStatus; zeros if it is gone or a zombie."""
+    peak = tables = 0
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
             for line in f:
                 if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
+                    peak = int(line.split()[1])
+                elif line.startswith(b"VmPTE:"):
+                    tables = int(line.split()[1])
+                    break  # VmPTE comes after VmHWM
     except (FileNotFoundError, ProcessLookupError):
-        return 0
-    return 0
-
-
-def own_peak_rss_kb() -> int:
-    """Peak resident memory (VmHWM) of the calling process, in KB."""
-    return peak_rss_kb(os.getpid())
+        pass
+    return MemoryStatus(peak_rss_kb=peak, page_tables_kb=tables)
 
 
 def pids_of_uid(uid: int) -> list[int]:
@@ -210,4 +221,24 @@ def tree_usage(stats: dict[int, ProcStat], roots: Iterable[int]) -> TreeUsage:
         cpu_time_ms=ticks * 1000 // os.sysconf("SC_CLK_TCK"),
         rss_kb=pages * (os.sysconf("SC_PAGE_SIZE") // 1024),
         pids=tuple(seen),
+        tasks=sum(stats[pid].threads for pid in seen),
     )
+
+
+def memory_event_files() -> list[str]:
+    """Where the kernel counts out-of-memory kills for this process's memory cgroup: in a
+    container its cgroup is mounted at /sys/fs/cgroup (v2: memory.events; v1:
+    memory/memory.oom_control); on a host, below the path /proc/self/cgroup gives."""
+    paths = []
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        number, controllers, path = line.split(":", 2)
+        if number == "0" and path != "/":
+            paths.append(f"/sys/fs/cgroup{path}/memory.events")
+        elif "memory" in controllers.split(",") and path != "/":
+            paths.append(f"/sys/fs/cgroup/memory{path}/memory.oom_control")
+    return [*paths, "/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"]

@@ -81,9 +81,7 @@ class Resident:
             stderr=subprocess.PIPE,
         )
         assert self.proc.stdin and self.proc.stdout and self.proc.stderr
-        self._sampler = TreeSampler(
-            self.proc.pid, identity=self.identity, held_limit_kb=self.spec.limits.memory_kb
-        )
+        self._sampler = TreeSampler(self.proc.pid, identity=self.identity, scanner=None)
         self._reader = asyncio.StreamReader(limit=2**26)
         reader = self._reader
         self._read_transport, _ = await loop.connect_read_pipe(

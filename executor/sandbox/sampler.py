@@ -5,46 +5,50 @@ import os
 import time
 
 from executor.sandbox.identity import RunIdentity
-from executor.sandbox.pinned import held_file_kb, held_ipc_kb, memory_backed_places
+from executor.sandbox.pinned import held_ipc_kb
 from executor.sandbox.procfs import (
     children_of,
-    peak_rss_kb,
+    memory_status,
     read_all_stats,
     read_stat,
     read_tree_stats,
     real_uid,
     tree_usage,
 )
+from executor.sandbox.usage import Usage, UsageScanner
 
 # Orphans (double-forked daemons) are looked for less often: it reads every service thread.
 ORPHAN_SCAN_INTERVAL_S = 0.1
-# Files in memory-backed places are measured at most this often: a scan lists whole directories.
-HELD_FILES_INTERVAL_S = 0.1
 
 
 class TreeSampler:
     """The tree rooted at ``pid`` plus the orphans of the run re-parented to the service (a
     child subreaper): ours by uid when the run has one, else by session.
 
-    After each ``sample()``: ``cpu_time_ms`` is the tree's CPU time so far, ``rss_kb`` its
-    resident memory now plus what it pins outside processes (System V objects, files on memory
-    filesystems: only told apart with a uid of the run's own), ``peak_rss_kb`` the highest
-    reading, including each process's own peak since exec (VmHWM), which catches a short peak
-    between two samples. ``held_limit_kb`` bounds the scan of pinned files.
+    After each ``sample()``: ``cpu_time_ms`` is the tree's CPU time so far; ``rss_kb`` its
+    memory now: resident sizes, page tables (VmPTE), and what it pins outside processes (System
+    V objects, and tmpfs files and socket buffers as ``scanner`` last measured them: only told
+    apart with a uid of the run's own); ``peak_rss_kb`` the highest reading, including each
+    process's own peak since exec (VmHWM), which catches a short peak between two samples;
+    ``tasks`` and ``peak_tasks`` its processes and threads (what RLIMIT_NPROC counts);
+    ``held`` the scanner's latest measure.
     """
 
-    def __init__(self, pid: int, *, identity: RunIdentity | None, held_limit_kb: int) -> None:
+    def __init__(
+        self, pid: int, *, identity: RunIdentity | None, scanner: UsageScanner | None
+    ) -> None:
         self.pid = pid
         self.identity = identity
-        self.held_limit_kb = held_limit_kb
+        self.scanner = scanner
         self.cpu_time_ms = 0
         self.rss_kb = 0
         self.peak_rss_kb = 0
-        self.held_files_kb = 0
+        self.page_tables_kb = 0
+        self.tasks = 0
+        self.peak_tasks = 0
+        self.held = Usage()
         self._orphans: list[int] = []
         self._next_orphan_scan = 0.0
-        self._next_files_scan = 0.0
-        self._memory_places = memory_backed_places() if identity is not None else ()
 
     def sample(self) -> None:
         """Read the tree once and update the figures."""
@@ -59,23 +63,24 @@ class TreeSampler:
             stats = read_all_stats()
         usage = tree_usage(stats, roots)
         self.cpu_time_ms = max(self.cpu_time_ms, usage.cpu_time_ms)
-        held_kb = self.held_outside_processes_kb(force=False)
-        self.rss_kb = usage.rss_kb + held_kb
-        peaks = sum(peak_rss_kb(pid) for pid in usage.pids)
-        self.peak_rss_kb = max(self.peak_rss_kb, peaks + held_kb, self.rss_kb)
+        if self.scanner is not None and self.identity is not None:
+            self.held = self.scanner.usage(self.identity.uid)
+        statuses = [memory_status(pid) for pid in usage.pids]
+        self.page_tables_kb = sum(status.page_tables_kb for status in statuses)
+        outside_kb = self.page_tables_kb + self.held_outside_processes_kb()
+        self.rss_kb = usage.rss_kb + outside_kb
+        peaks = sum(status.peak_rss_kb for status in statuses)
+        self.peak_rss_kb = max(self.peak_rss_kb, peaks + outside_kb, self.rss_kb)
+        self.tasks = usage.tasks
+        self.peak_tasks = max(self.peak_tasks, usage.tasks)
 
-    def held_outside_processes_kb(self, *, force: bool) -> int:
-        """What the run pins that no process's resident size shows, in KB; files are scanned
-        every HELD_FILES_INTERVAL_S, or now with ``force``. 0 without a uid of the run's own."""
+    def held_outside_processes_kb(self) -> int:
+        """What the run pins that no process's resident size or page tables show, in KB:
+        System V objects, tmpfs files and socket buffers as last measured. 0 without a uid of
+        its own."""
         if self.identity is None:
             return 0
-        now = time.monotonic()
-        if self._memory_places and (force or now >= self._next_files_scan):
-            self.held_files_kb = held_file_kb(
-                self.identity, places=self._memory_places, stop_above_kb=self.held_limit_kb
-            )
-            self._next_files_scan = now + HELD_FILES_INTERVAL_S
-        return held_ipc_kb(self.identity) + self.held_files_kb
+        return held_ipc_kb(self.identity) + self.held.held_memory_kb
 
     def _find_orphans(self) -> list[int]:
         me = os.getpid()

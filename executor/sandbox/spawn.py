@@ -45,8 +45,16 @@ class SpawnHelper:
     path: str
     filter_fd: int | None
 
-    def command(self, plan: ChildPlan, argv: tuple[str, ...], *, error_fd: int) -> list[str]:
-        """The helper's command line that applies ``plan`` and then execs ``argv``."""
+    def command(
+        self,
+        plan: ChildPlan,
+        argv: tuple[str, ...],
+        *,
+        error_fd: int,
+        result_fd: int | None = None,
+    ) -> list[str]:
+        """The helper's command line that applies ``plan`` and then execs ``argv`` (with
+        ``result_fd``, in a child it waits for: see native/spawn_helper.c -R)."""
         command = [
             self.path,
             "-e",
@@ -64,10 +72,23 @@ class SpawnHelper:
                 command += ["-P", PRIVATE_PROC_OPTIONS]
         for which, value in plan.rlimits:
             command += ["-r", f"{which}:{value}"]
+        if plan.idle:
+            command += ["-i"]
         if plan.identity is not None:
             command += ["-u", str(plan.identity.uid), "-g", str(plan.identity.gid)]
+        if plan.landlock is not None:
+            command += ["-L", str(plan.landlock.abi)]
+            for option, paths in (
+                ("-W", plan.landlock.whole),
+                ("-S", plan.landlock.shared),
+                ("-D", plan.landlock.devices),
+            ):
+                for path in paths:
+                    command += [option, path]
         if plan.seccomp and self.filter_fd is not None:
             command += ["-s", str(self.filter_fd)]
+        if result_fd is not None:
+            command += ["-R", str(result_fd)]
         return [*command, "--", *argv]
 
     async def spawn(
@@ -80,15 +101,20 @@ class SpawnHelper:
         stdin: int,
         stdout: int,
         stderr: int,
+        result_fd: int | None = None,
     ) -> subprocess.Popen[bytes]:
         """Start ``argv`` under ``plan`` in a new session; return once the program itself is
-        running. Raises SpawnError if the helper or the program cannot start, or a setup step
-        is refused (the message names the step). The event loop keeps serving meanwhile."""
+        running. With ``result_fd`` (a pipe's writing end) the helper stays as the program's
+        parent and reports its peak memory there when it ends (read_peak_rss_kb). Raises
+        SpawnError if the helper or the program cannot start, or a setup step is refused (the
+        message names the step). The event loop keeps serving meanwhile."""
         error_r, error_w = os.pipe()
         pass_fds = (error_w, self.filter_fd) if plan.seccomp and self.filter_fd else (error_w,)
+        if result_fd is not None:
+            pass_fds = (*pass_fds, result_fd)
         try:
             proc = subprocess.Popen(
-                self.command(plan, argv, error_fd=error_w),
+                self.command(plan, argv, error_fd=error_w, result_fd=result_fd),
                 stdin=stdin,
                 stdout=stdout,
                 stderr=stderr,
@@ -147,12 +173,37 @@ class SpawnHelper:
             raise OSError(f"{self.path} -q failed with exit status {done.returncode}")
         return done.returncode == 0
 
+    def pss_kb(self, identity: RunIdentity) -> int:
+        """The proportional set size of all the uid's processes, in KB: a page shared by several
+        of them counts once in all (read as the uid: see native/spawn_helper.c -M)."""
+        done = subprocess.run(
+            [self.path, "-M", str(identity.uid)], capture_output=True, check=True, close_fds=True
+        )
+        fields = done.stdout.split()
+        if len(fields) != 2 or fields[0] != b"pss":
+            raise OSError(f"{self.path} -M answered {done.stdout[:100]!r}")
+        return int(fields[1])
+
     def remove_ipc(self, identity: RunIdentity) -> None:
         """Remove, as the uid, every System V IPC object it created or owns."""
         self._as_uid("-I", identity)
 
     def _as_uid(self, mode: str, identity: RunIdentity) -> None:
         subprocess.run([self.path, mode, str(identity.uid)], check=True, close_fds=True)
+
+
+def read_peak_rss_kb(result_fd: int) -> int | None:
+    """The program's peak resident memory the helper reported on the reading end of its result
+    pipe, once the helper has exited; None if it reported nothing (killed first)."""
+    os.set_blocking(result_fd, False)
+    try:
+        line = os.read(result_fd, 64).decode(errors="replace")
+    except BlockingIOError:
+        return None
+    fields = line.split()
+    if len(fields) == 2 and fields[0] == "maxrss" and fields[1].isdigit():
+        return int(fields[1])
+    return None
 
 
 def load_helper(*, prebuilt: str, cache_dir: str, seccomp: SeccompFilter | None) -> SpawnHelper:

@@ -16,6 +16,9 @@ class ResourceLimits:
     output_kb        stdout + stderr kept; the tree is killed when more arrives.
     processes        RLIMIT_NPROC: processes and threads of the run's uid.
     file_size_kb     RLIMIT_FSIZE: largest file a process may write.
+    disk_kb          Everything the run's uid holds in files (its directory and the shared
+                     places), allocated size; the tree is killed above it.
+    disk_files       How many files and directories it may hold there; killed above it.
     open_files       RLIMIT_NOFILE.
     stack_kb         RLIMIT_STACK (also the default stack of new threads).
     """
@@ -26,6 +29,8 @@ class ResourceLimits:
     output_kb: int
     processes: int
     file_size_kb: int
+    disk_kb: int = 256 * 1024
+    disk_files: int = 4096
     open_files: int = 256
     stack_kb: int = 8192
     address_space_kb: int | None = None
@@ -50,13 +55,17 @@ class KillReason(StrEnum):
     MEMORY_LIMIT = "memory_limit"
     CPU_TIME_LIMIT = "cpu_time_limit"
     WALL_TIME_LIMIT = "wall_time_limit"
+    DISK_LIMIT = "disk_limit"
     SHUTDOWN = "shutdown"
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What happened. ``exit_code`` is set when the main process exited, ``signal`` (a number)
-    when a signal ended it; ``killed_for`` says whether the supervisor ended the run and why."""
+    when a signal ended it; ``killed_for`` says whether the supervisor ended the run and why.
+    ``memory_kb`` is the tree's peak (pages shared between its processes counted once when it
+    came near its limit); ``peak_tasks`` its most processes and threads at once;
+    ``oom_killed`` that the kernel's out-of-memory killer ended it (the replica ran short)."""
 
     exit_code: int | None
     signal: int | None
@@ -68,3 +77,5 @@ class Outcome:
     wall_time_ms: int
     memory_kb: int
     killed_for: KillReason | None = None
+    peak_tasks: int = 0
+    oom_killed: bool = False

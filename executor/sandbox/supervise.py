@@ -5,15 +5,17 @@ import contextlib
 import fcntl
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass, field
 
 from executor.sandbox.child import ChildPlan
-from executor.sandbox.procfs import own_peak_rss_kb
+from executor.sandbox.procfs import memory_event_files
 from executor.sandbox.reaper import kill_all_processes
 from executor.sandbox.sampler import TreeSampler
-from executor.sandbox.spawn import SpawnHelper
+from executor.sandbox.spawn import SpawnHelper, read_peak_rss_kb
 from executor.sandbox.spec import KillReason, Outcome, RunSpec
+from executor.sandbox.usage import UsageScanner
 
 READ_CHUNK_BYTES = 65536
 # Sampling starts fast, so short runs get a reading, and slows down so long runs cost little.
@@ -22,20 +24,27 @@ SAMPLE_INTERVAL_S = 0.02
 # After the main process ends and the tree is killed, pipes close at once; this only bounds a
 # descriptor held open by something the sandbox could not kill.
 DRAIN_TIMEOUT_S = 0.5
+# While a tree's resident sizes add up past its limit, its proportional set size (pages shared
+# between its processes counted once) decides, measured at most this often (it costs a spawn).
+PSS_INTERVAL_S = 0.1
 
 
-async def run(spec: RunSpec, *, plan: ChildPlan, helper: SpawnHelper) -> Outcome:
+async def run(
+    spec: RunSpec, *, plan: ChildPlan, helper: SpawnHelper, scanner: UsageScanner | None = None
+) -> Outcome:
     """Run ``spec`` to completion and report what happened.
 
     The child starts in a new session with ``plan`` applied (see child.plan_child). The run
     ends when the main process exits or when a limit is hit: stdout + stderr over
     ``limits.output_kb`` (kept bytes are returned), tree RSS over ``limits.memory_kb``, tree CPU
-    over ``limits.cpu_time_ms`` or wall time over ``limits.wall_time_ms``. A limit kill ends
+    over ``limits.cpu_time_ms``, wall time over ``limits.wall_time_ms``, or, with ``scanner``
+    (which must watch the run's uid), its files past ``limits.disk_kb`` or
+    ``limits.disk_files``. A limit kill ends
     every process of the run (the whole uid when the plan has one, else the session) before
     this returns; otherwise what the main process left behind is the caller's to end. Raises
     SpawnError if the command cannot start.
     """
-    supervisor = _Supervisor(spec, plan=plan, helper=helper)
+    supervisor = _Supervisor(spec, plan=plan, helper=helper, scanner=scanner)
     return await supervisor.run()
 
 
@@ -48,24 +57,35 @@ class _Stream:
 
 
 class _Supervisor:
-    def __init__(self, spec: RunSpec, *, plan: ChildPlan, helper: SpawnHelper) -> None:
+    def __init__(
+        self,
+        spec: RunSpec,
+        *,
+        plan: ChildPlan,
+        helper: SpawnHelper,
+        scanner: UsageScanner | None,
+    ) -> None:
         self.spec = spec
         self.plan = plan
         self.helper = helper
+        self.scanner = scanner
         self.identity = plan.identity
         self.limits = spec.limits
         self.output_left = spec.limits.output_kb * 1024
         self.killed_for: KillReason | None = None
         self.pid = 0
         self.sampler: TreeSampler | None = None
+        # The last proportional-set-size reading: (effective KB, rss_kb then, when).
+        self.pss: tuple[int, int, float] | None = None
+        self.peak_effective_kb = 0
 
     async def run(self) -> Outcome:
         loop = asyncio.get_running_loop()
         stdin_fd = _memfd_with(self.spec.stdin)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        # The child starts as (a vfork of) this service; its ru_maxrss keeps this process's peak.
-        fork_rss_kb = own_peak_rss_kb()
+        result_r, result_w = os.pipe()
+        oom_kills_before = _oom_kills()
         started = time.monotonic()
         try:
             proc = await self.helper.spawn(
@@ -76,18 +96,17 @@ class _Supervisor:
                 stdin=stdin_fd,
                 stdout=out_w,
                 stderr=err_w,
+                result_fd=result_w,
             )
         except BaseException:
-            for fd in (out_r, err_r):
+            for fd in (out_r, err_r, result_r):
                 os.close(fd)
             raise
         finally:
-            for fd in (stdin_fd, out_w, err_w):
+            for fd in (stdin_fd, out_w, err_w, result_w):
                 os.close(fd)
         self.pid = proc.pid
-        sampler = self.sampler = TreeSampler(
-            proc.pid, identity=self.identity, held_limit_kb=self.limits.memory_kb
-        )
+        sampler = self.sampler = TreeSampler(proc.pid, identity=self.identity, scanner=self.scanner)
         streams = (_Stream(out_r), _Stream(err_r))
         pidfd = os.pidfd_open(proc.pid)
         exited: asyncio.Future[None] = loop.create_future()
@@ -100,7 +119,7 @@ class _Supervisor:
             _, status, rusage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
             wall_ms = int((time.monotonic() - started) * 1000)
-            self._check_held_at_exit()
+            await self._check_held_at_exit()
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
             if not all(s.closed is not None and s.closed.done() for s in streams):
@@ -108,9 +127,12 @@ class _Supervisor:
                 # or the output would not be complete until it exits.
                 await self._end_tree()
             await self._drain(streams)
+            # The helper stayed as the program's parent: its report is the program's own peak.
+            program_peak_kb = read_peak_rss_kb(result_r)
         finally:
             loop.remove_reader(pidfd)
             os.close(pidfd)
+            os.close(result_r)
             for stream in streams:
                 loop.remove_reader(stream.fd)
                 os.close(stream.fd)
@@ -122,17 +144,28 @@ class _Supervisor:
                 await self._end_tree()
 
         rusage_cpu_ms = int((rusage.ru_utime + rusage.ru_stime) * 1000)
+        signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        if self.pss is not None:  # shared pages counted once near the limit: that decides
+            memory_kb = max(self.peak_effective_kb, program_peak_kb or 0)
+        else:
+            memory_kb = max(sampler.peak_rss_kb, program_peak_kb or 0)
         return Outcome(
             exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            signal=signal_number,
             stdout=b"".join(streams[0].chunks),
             stderr=b"".join(streams[1].chunks),
             stdout_truncated=streams[0].truncated,
             stderr_truncated=streams[1].truncated,
             cpu_time_ms=max(rusage_cpu_ms, sampler.cpu_time_ms),
             wall_time_ms=wall_ms,
-            memory_kb=max(sampler.peak_rss_kb, _exec_maxrss_kb(rusage.ru_maxrss, fork_rss_kb)),
+            memory_kb=memory_kb,
             killed_for=self.killed_for,
+            peak_tasks=sampler.peak_tasks,
+            oom_killed=(
+                self.killed_for is None
+                and signal_number == signal.SIGKILL
+                and _oom_kills() > oom_kills_before
+            ),
         )
 
     async def _watch(self, exited: asyncio.Future[None], wall_deadline: float) -> None:
@@ -153,20 +186,61 @@ class _Supervisor:
                 return
             interval = SAMPLE_INTERVAL_S
             self.sampler.sample()
-            if self.sampler.cpu_time_ms > self.limits.cpu_time_ms:
-                await self._kill(KillReason.CPU_TIME_LIMIT)
-            elif self.sampler.rss_kb > self.limits.memory_kb:
-                await self._kill(KillReason.MEMORY_LIMIT)
+            reason = await self._limit_passed()
+            if reason is not None:
+                await self._kill(reason)
 
-    def _check_held_at_exit(self) -> None:
-        """What the run left pinned when its main process exited counts too: a program that
-        fills shared memory segments or /dev/shm files and exits between two samples is over its
-        limit all the same (the cleanup frees them afterwards)."""
+    async def _limit_passed(self) -> KillReason | None:
         assert self.sampler is not None
-        held_kb = self.sampler.held_outside_processes_kb(force=True)
-        self.sampler.peak_rss_kb = max(self.sampler.peak_rss_kb, held_kb)
-        if held_kb > self.limits.memory_kb and self.killed_for is None:
+        sampler = self.sampler
+        if sampler.cpu_time_ms > self.limits.cpu_time_ms:
+            return KillReason.CPU_TIME_LIMIT
+        if await self._memory_kb_now() > self.limits.memory_kb:
+            return KillReason.MEMORY_LIMIT
+        held = sampler.held
+        if held.disk_kb > self.limits.disk_kb or held.files > self.limits.disk_files:
+            return KillReason.DISK_LIMIT
+        return None
+
+    async def _memory_kb_now(self) -> int:
+        """The tree's memory now: its resident sizes while under the limit; past it, with a
+        uid of its own, its proportional set size, so that pages shared by forked processes
+        count once (read as the run's uid at most every PSS_INTERVAL_S, and moved by the
+        resident sizes' growth in between)."""
+        assert self.sampler is not None
+        rss_kb = self.sampler.rss_kb
+        if rss_kb <= self.limits.memory_kb or self.identity is None:
+            self.peak_effective_kb = max(self.peak_effective_kb, rss_kb)
+            return rss_kb
+        now = time.monotonic()
+        if self.pss is None or now - self.pss[2] >= PSS_INTERVAL_S:
+            try:
+                pss_kb = await asyncio.to_thread(self.helper.pss_kb, self.identity)
+            except (OSError, subprocess.SubprocessError):
+                return rss_kb  # cannot tell: resident sizes decide
+            outside_kb = self.sampler.page_tables_kb + self.sampler.held_outside_processes_kb()
+            self.pss = (pss_kb + outside_kb, rss_kb, now)
+        effective_kb = self.pss[0] + max(0, rss_kb - self.pss[1])
+        self.peak_effective_kb = max(self.peak_effective_kb, effective_kb)
+        return effective_kb
+
+    async def _check_held_at_exit(self) -> None:
+        """What the run left behind when its main process exited counts too: a program that
+        fills /dev/shm or its directory and exits between two scans is over its limits all the
+        same (the cleanup removes its files afterwards). Measured now, off the event loop."""
+        assert self.sampler is not None
+        sampler = self.sampler
+        if self.scanner is not None and self.identity is not None:
+            sampler.held = await asyncio.to_thread(self.scanner.measure, self.identity.uid)
+        held_kb = sampler.held_outside_processes_kb()
+        sampler.peak_rss_kb = max(sampler.peak_rss_kb, held_kb)
+        if self.killed_for is not None:
+            return
+        held = sampler.held
+        if held_kb > self.limits.memory_kb:
             self.killed_for = KillReason.MEMORY_LIMIT
+        elif held.disk_kb > self.limits.disk_kb or held.files > self.limits.disk_files:
+            self.killed_for = KillReason.DISK_LIMIT
 
     async def _kill(self, reason: KillReason) -> None:
         if self.killed_for is None:
@@ -220,10 +294,19 @@ class _Supervisor:
             await asyncio.wait_for(asyncio.gather(*waits), DRAIN_TIMEOUT_S)
 
 
-def _exec_maxrss_kb(maxrss_kb: int, fork_rss_kb: int) -> int:
-    """ru_maxrss counts the pre-exec copy of the service too; when it is no larger than that copy
-    it says nothing about the program, and only the samples do."""
-    return maxrss_kb if maxrss_kb > fork_rss_kb + 2048 else 0
+def _oom_kills() -> int:
+    """How many processes the kernel's out-of-memory killer has killed in the service's memory
+    cgroup (the container's): ``oom_kill`` in memory.events (cgroup v2) or memory.oom_control
+    (v1); 0 where neither says."""
+    for path in memory_event_files():
+        try:
+            with open(path, "rb") as f:
+                for line in f:
+                    if line.startswith(b"oom_kill "):
+                        return int(line.split()[1])
+        except OSError:
+            continue
+    return 0
 
 
 def _resolve(future: asyncio.Future[None] | None) -> None:

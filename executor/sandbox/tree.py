@@ -1,4 +1,5 @@
-"""Removes a directory tree at any depth without following a link a run planted in it."""
+"""Removes a directory tree at any depth, without following a link a run planted in it, and
+while another uid keeps writing into it."""
 
 import contextlib
 import errno
@@ -9,44 +10,67 @@ import stat
 # A tree is walked holding one descriptor per level. Past this many levels, removal moves the
 # rest of the branch up to the top of the tree.
 MAX_OPEN_LEVELS = 64
-# How often removal re-reads a directory that something filled again while it was emptied.
-MAX_REFILLS = 100
+# How often one name may change under us (a file becoming a directory, a directory refilled)
+# before removal gives up on the tree: only a writer racing us on purpose gets there, and it
+# can no longer write once its directories are seized (remove_tree), so a few looks suffice.
+MAX_LOOKS = 100
 OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_LOOK_AGAIN = (errno.EISDIR, errno.ENOTDIR, errno.ENOTEMPTY, errno.ELOOP, errno.EEXIST)
 
 
 def remove_tree(name: str, *, dir_fd: int) -> None:
     """Remove ``name`` inside the directory ``dir_fd``, and everything below it, at any depth.
 
     Every step is relative to a directory descriptor opened with O_NOFOLLOW, so a symlink is
-    removed, never followed, even one swapped in while we work. At most MAX_OPEN_LEVELS
-    descriptors are held: a deeper branch is renamed up to the top directory and removed from
-    there (a recursive remover would hit Python's recursion limit on a tree a run built with a
-    few thousand mkdir/chdir calls). Raises FileNotFoundError if ``name`` is gone, OSError if
+    removed, never followed, even one swapped in while we work. Each directory is seized as it
+    is entered (owned by root, mode 0700), so no other uid can add, flip or remove entries in it
+    any more, whatever it was allowed before. An entry that changes kind between two looks
+    (EISDIR, ENOTDIR, ENOTEMPTY) is looked at again. At most MAX_OPEN_LEVELS descriptors are
+    held: a deeper branch is renamed up to the top directory and removed from there (a
+    recursive remover would hit Python's recursion limit on a tree a run built with a few
+    thousand mkdir/chdir calls). Returns quietly if ``name`` is gone; raises OSError if
     something cannot be removed.
     """
-    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    if not stat.S_ISDIR(st.st_mode):
-        os.unlink(name, dir_fd=dir_fd)
-        return
-    top = _enter_or_unlink(name, dir_fd)
+    for _ in range(MAX_LOOKS):
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        try:
+            if stat.S_ISDIR(st.st_mode):
+                _remove_directory(name, dir_fd)
+            else:
+                os.unlink(name, dir_fd=dir_fd)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno not in _LOOK_AGAIN:
+                raise
+    raise OSError(errno.EAGAIN, f"{name!r} kept changing while it was removed")
+
+
+def _remove_directory(name: str, dir_fd: int) -> None:
+    top = _enter(name, dir_fd)
     if top is None:
         return
     stack = [top]  # (descriptor, name in the parent, subdirectories left) per level
-    refills = 0
+    looks = 0
     try:
         while stack:
             fd, dir_name, subdirs = stack[-1]
             if subdirs:
                 sub = subdirs.pop()
                 if len(stack) < MAX_OPEN_LEVELS:
-                    entered = _enter_or_unlink(sub, fd)
+                    entered = _enter(sub, fd)
                     if entered is not None:
                         stack.append(entered)
                 else:
                     top_fd, _, top_subdirs = stack[0]
                     moved = f".removing-{secrets.token_hex(8)}"
-                    os.rename(sub, moved, src_dir_fd=fd, dst_dir_fd=top_fd)
-                    top_subdirs.append(moved)
+                    with contextlib.suppress(FileNotFoundError):
+                        os.rename(sub, moved, src_dir_fd=fd, dst_dir_fd=top_fd)
+                        top_subdirs.append(moved)
                 continue
             stack.pop()
             os.close(fd)
@@ -54,13 +78,13 @@ def remove_tree(name: str, *, dir_fd: int) -> None:
             try:
                 os.rmdir(dir_name, dir_fd=parent_fd)
             except FileNotFoundError:
-                pass  # moved away by another uid the run let in: nothing left here to remove
+                pass
             except OSError as exc:
-                # Another uid the run let in (a directory it made world-writable) added entries.
-                if exc.errno != errno.ENOTEMPTY or refills >= MAX_REFILLS:
+                # Entries came back (a writer that got in before the seizure): look again.
+                if exc.errno not in _LOOK_AGAIN or looks >= MAX_LOOKS:
                     raise
-                refills += 1
-                entered = _enter_or_unlink(dir_name, parent_fd)
+                looks += 1
+                entered = _enter(dir_name, parent_fd)
                 if entered is not None:
                     stack.append(entered)
     finally:
@@ -68,35 +92,45 @@ def remove_tree(name: str, *, dir_fd: int) -> None:
             os.close(fd)
 
 
-def _emptied_dir(name: str, dir_fd: int) -> tuple[int, str, list[str]]:
-    """Open the directory ``name``, unlink everything in it but directories, and return its
-    descriptor, its name and its subdirectories."""
-    fd = os.open(name, OPEN_DIR, dir_fd=dir_fd)
-    subdirs = []
+def _enter(name: str, dir_fd: int) -> tuple[int, str, list[str]] | None:
+    """Open the subdirectory ``name``, seize it, remove everything in it but directories, and
+    return its descriptor, its name and its subdirectories. If it became a symlink or a file
+    meanwhile, unlink that instead; None when there is nothing to enter."""
     try:
+        fd = os.open(name, OPEN_DIR, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            os.unlink(name, dir_fd=dir_fd)
+        return None
+    try:
+        seize(fd)
+        subdirs = []
         with os.scandir(fd) as entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
                     subdirs.append(entry.name)
-                else:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.name, dir_fd=fd)
+                    continue
+                try:
+                    os.unlink(entry.name, dir_fd=fd)
+                except FileNotFoundError:
+                    pass
+                except IsADirectoryError:  # it became a directory since scandir looked
+                    subdirs.append(entry.name)
     except BaseException:
         os.close(fd)
         raise
     return fd, name, subdirs
 
 
-def _enter_or_unlink(name: str, dir_fd: int) -> tuple[int, str, list[str]] | None:
-    """Enter the subdirectory ``name``; if it was meanwhile replaced by a symlink or a file,
-    unlink that instead; None when there is nothing to enter."""
-    try:
-        return _emptied_dir(name, dir_fd)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
-            raise
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name, dir_fd=dir_fd)
-        return None
+def seize(dir_fd: int) -> None:
+    """Make the open directory root's, mode 0700: no other uid may add, rename or remove an
+    entry in it any more (its former owner could chmod it back; root's it cannot). Only root
+    may do this; as another user it does nothing."""
+    if os.geteuid() != 0:
+        return
+    os.fchown(dir_fd, 0, 0)
+    os.fchmod(dir_fd, 0o700)

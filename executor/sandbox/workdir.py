@@ -105,10 +105,11 @@ def prepare_runs_dir(runs_dir: str) -> None:
 
 
 def remove_workdir(work: Workdir) -> None:
-    """Remove the whole tree, however deep, without following any symlink the run planted (see
-    tree.remove_tree; shutil.rmtree recurses, and a run can nest directories deeper than
-    Python's recursion limit). Call once no process of the run is alive. Never raises: what
-    cannot be removed stays (a run cannot make the service fail)."""
+    """Remove the whole tree, however deep, without following any symlink the run planted and
+    whatever a process still alive writes meanwhile (see tree.remove_tree; shutil.rmtree
+    recurses, and a run can nest directories deeper than Python's recursion limit). Never
+    raises: what cannot be removed stays (the caller checks, and a run cannot make the service
+    fail)."""
     parent_fd = os.open(os.path.dirname(work.root), os.O_RDONLY | os.O_DIRECTORY)
     try:
         remove_tree(os.path.basename(work.root), dir_fd=parent_fd)

@@ -46,9 +46,13 @@ def test_heap_is_three_quarters_of_the_limit_never_below_16_mb(
     assert heap_mb_for(memory_kb) == heap_mb
 
 
-def test_only_python_gets_an_address_space_limit() -> None:
+def test_every_runtime_gets_an_address_space_limit() -> None:
     limits = {plan.name: plan.address_space_kb(256 * 1024) for plan in all_plans()}
-    assert limits == {"python": (256 + 64) * 1024, "node": None, "java": None}
+    assert limits == {
+        "python": (256 + 64) * 1024,
+        "node": (256 + 4096) * 1024,
+        "java": (256 + 4096) * 1024,
+    }
 
 
 def test_every_plan_template_expands() -> None:
@@ -64,4 +68,6 @@ def test_every_plan_template_expands() -> None:
         if plan.warm_server is not None:
             templates.append(plan.warm_server.argv)
         for template in templates:
-            expand_argv(template, toolchain=toolchain, main="m", main_class="M", heap_mb=16)
+            expand_argv(
+                template, toolchain=toolchain, main="m", main_class="M", heap_mb=16, tmp_dir="/t"
+            )

@@ -1,6 +1,9 @@
 """Fixtures for the sandbox's own tests: the spawn helper built from this checkout."""
 
+import secrets
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,3 +17,15 @@ def helper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpawnHelper]:
     yield load_helper(
         prebuilt="", cache_dir=str(tmp_path_factory.mktemp("helper")), seccomp=build_filter()
     )
+
+
+@pytest.fixture
+def reachable_dir() -> Iterator[Path]:
+    """A fresh directory (mode 0755) that other uids can reach, outside /tmp: pytest's own
+    temporary directories sit below a 0700 one, and with a mount namespace a run sees its own
+    directory over /tmp."""
+    path = Path("/var/lib/executor-tests") / secrets.token_hex(8)
+    path.mkdir(parents=True)
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -3,9 +3,6 @@ in and out, cleaned up after; residents in boxes of their own."""
 
 import asyncio
 import os
-import secrets
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,12 +28,10 @@ def open_sandbox(runs_dir: Path, helper_dir: Path) -> Sandbox:
 
 
 @pytest.fixture
-def runs_dir() -> Iterator[Path]:
+def runs_dir(reachable_dir: Path) -> Path:
     """A runs directory outside /tmp, as the service's own: with a mount namespace a run sees
     its private directory over /tmp, so a box under /tmp would be out of its sight."""
-    path = Path("/var/lib/executor-tests") / secrets.token_hex(8)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    return reachable_dir / "runs"
 
 
 @pytest.fixture

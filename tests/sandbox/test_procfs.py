@@ -7,7 +7,7 @@ import time
 
 from executor.sandbox.procfs import (
     children_of,
-    peak_rss_kb,
+    memory_status,
     pids_of_uid,
     read_stat,
     read_tree_stats,
@@ -31,7 +31,9 @@ def test_read_stat_of_this_process() -> None:
     assert (stat.pid, stat.ppid, stat.state) == (os.getpid(), os.getppid(), "R")
     assert stat.rss_pages > 0
     assert real_uid(os.getpid()) == os.getuid()
-    assert peak_rss_kb(os.getpid()) >= stat.rss_pages * 4
+    status = memory_status(os.getpid())
+    assert status.peak_rss_kb >= stat.rss_pages * 4 and status.page_tables_kb > 0
+    assert stat.threads >= 1
 
 
 def test_a_gone_process_reads_as_none() -> None:
@@ -53,7 +55,7 @@ def test_a_tree_is_followed_through_children_files() -> None:
             if usage.cpu_time_ms >= 50 or time.monotonic() > deadline:
                 break
             time.sleep(0.02)
-        assert set(usage.pids) == {parent.pid, child}
+        assert set(usage.pids) == {parent.pid, child} and usage.tasks == 2
         assert children_of(parent.pid) == [child]
         assert usage.cpu_time_ms >= 50
         assert usage.rss_kb >= 8 * 1024

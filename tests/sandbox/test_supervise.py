@@ -87,7 +87,7 @@ def test_memory_over_the_limit_is_killed_and_measured(helper: SpawnHelper, tmp_p
     assert outcome.memory_kb > 64 * 1024
 
 
-@pytest.mark.parametrize("mb", [96])
+@pytest.mark.parametrize("mb", [8, 32, 96])
 def test_peak_memory_is_measured_for_a_short_run(
     helper: SpawnHelper, tmp_path: Path, mb: int
 ) -> None:

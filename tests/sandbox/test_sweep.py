@@ -59,3 +59,23 @@ def test_remove_ipc_objects_counts_and_removes_the_uids(
         assert remove_ipc_objects(identity, helper=helper) == 0
     finally:
         libc.shmctl(shmid, 0, None)  # IPC_RMID, in case the test failed before
+
+
+def test_a_file_at_any_depth_below_another_runs_world_writable_directories_is_found(
+    tmp_path: Path, identity: RunIdentity
+) -> None:
+    """1. Another uid's chain of 40 world-writable directories in a shared place, with a file
+    of the run's uid at the bottom (one more level than any fixed depth would reach).
+    2. Sweep the run's uid. Expected: the file is gone, the other uid's directories stay."""
+    place = tmp_path / "place"
+    place.mkdir()
+    bottom = place
+    for _ in range(40):
+        bottom = bottom / "d"
+        bottom.mkdir()
+        bottom.chmod(0o777)
+        os.chown(bottom, 65534, 65534)
+    (bottom / "secret").write_text("x")
+    os.chown(bottom / "secret", identity.uid, identity.gid)
+    assert remove_owned_files(identity, places=(str(place),)) == 1
+    assert not (bottom / "secret").exists() and bottom.is_dir()

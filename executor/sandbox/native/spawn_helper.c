@@ -9,12 +9,24 @@
  *                    oom_score_adj, the limits of a new IPC namespace); with -t DIR, /dev/shm, /var/tmp, /tmp become DIR; with
  *                    -P OPTIONS, a fresh /proc is mounted with them (e.g. hidepid=2)
  *   2. rlimits:      -r RESOURCE:VALUE, soft = hard = VALUE (set while still root, so they hold)
+ *   3. scheduling:   -i: SCHED_IDLE, the lowest CPU weight there is, so that a run never delays
+ *                    the service (which cannot raise its own priority in a container); a run
+ *                    cannot leave it (that needs RLIMIT_NICE, which stays 0)
+ *   4. umask 077:    always: what a run creates is its own unless it says otherwise
  *   ---- root ends here ----
- *   3. identity:     -u UID -g GID: no supplementary groups, real = effective = saved ids
- *   4. no_new_privs: always
- *   5. seccomp:      -s FD: a BPF program (struct sock_filter array) read from FD at offset 0
- *   6. execve(argv after "--") with the environment the helper was given; with -c instead,
- *      check the filter (socket(AF_INET) refused with EPERM, socket(AF_UNIX) allowed) and exit
+ *   5. identity:     -u UID -g GID: no supplementary groups, real = effective = saved ids
+ *   6. no_new_privs: always
+ *   7. landlock:     -L ABI with -W DIR (everything beneath), -S DIR (regular files only: make,
+ *                    read, write, remove; no directories, sockets or FIFOs) and -D FILE (read
+ *                    and write): the rest of the filesystem becomes read-only; with ABI >= 6,
+ *                    abstract AF_UNIX sockets and signals are scoped to the run's own domain
+ *   8. seccomp:      -s FD: a BPF program (struct sock_filter array) read from FD at offset 0
+ *   9. with -R FD, fork once more: the child goes on to exec, the helper waits for it, writes
+ *      the child's peak resident memory ("maxrss KB\n", from wait4) to FD and ends the same way
+ *      (same exit code, or killed by the same signal). The helper was started from the service
+ *      by vfork, so its own peak is the service's; a fresh child's is the program's alone.
+ *  10. execve(argv after "--") with the environment the helper was given; with -c instead,
+ *      check the filter (socket() refused with EPERM, socketpair(AF_UNIX) allowed) and exit
  *      0, so the service can probe the layer without starting a program
  *
  * Two other modes act on every process of a uid, as that uid, so that kill(-1) reaches all of
@@ -25,6 +37,9 @@
  *            tell (it succeeds whenever any process exists, ignoring EPERM); instead the helper,
  *            as UID, sets RLIMIT_NPROC to 2 and forks: the kernel refuses the fork exactly when
  *            UID already has a task besides the helper.
+ *   -M UID   print "pss KB\n": the proportional set size summed over UID's processes (pages
+ *            shared between them count once in all), read as UID from /proc/PID/smaps_rollup,
+ *            which root without CAP_SYS_PTRACE (a container) may not read for another uid
  *   -I UID   remove, as UID, every System V shared memory segment, message queue and semaphore
  *            set that UID created or owns (listed in /proc/sysvipc): they belong to no process
  *            and would keep their memory for the next run of the uid. Root without
@@ -44,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/ipc.h>
 #include <sys/mount.h>
 #include <sys/msg.h>
@@ -52,12 +68,49 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_RLIMITS 32
 #define MAX_WRITES 8
+#define MAX_LANDLOCK_PATHS 16
+
+/* Landlock (linux/landlock.h), written out: build hosts may have headers older than the
+ * kernels the helper runs on. Syscall numbers are the same on every architecture. */
+#define LANDLOCK_CREATE_RULESET 444
+#define LANDLOCK_ADD_RULE 445
+#define LANDLOCK_RESTRICT_SELF 446
+#define LANDLOCK_RULE_PATH_BENEATH 1
+#define LL_EXECUTE (1ULL << 0)
+#define LL_WRITE_FILE (1ULL << 1)
+#define LL_READ_FILE (1ULL << 2)
+#define LL_READ_DIR (1ULL << 3)
+#define LL_REMOVE_DIR (1ULL << 4)
+#define LL_REMOVE_FILE (1ULL << 5)
+#define LL_MAKE_CHAR (1ULL << 6)
+#define LL_MAKE_DIR (1ULL << 7)
+#define LL_MAKE_REG (1ULL << 8)
+#define LL_MAKE_SOCK (1ULL << 9)
+#define LL_MAKE_FIFO (1ULL << 10)
+#define LL_MAKE_BLOCK (1ULL << 11)
+#define LL_MAKE_SYM (1ULL << 12)
+#define LL_REFER (1ULL << 13)    /* ABI 2 */
+#define LL_TRUNCATE (1ULL << 14) /* ABI 3 */
+#define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)               /* ABI 6 */
+
+struct landlock_ruleset_attr_v6 {
+    unsigned long long handled_access_fs;
+    unsigned long long handled_access_net;
+    unsigned long long scoped;
+};
+
+struct landlock_path_beneath {
+    unsigned long long allowed_access;
+    int parent_fd;
+} __attribute__((packed));
 #define MAX_FILTER_BYTES (4096 * sizeof(struct sock_filter))
 
 extern char **environ;
@@ -167,6 +220,125 @@ static void remove_ipc_table(const char *kind, uid_t uid) {
     fclose(table);
 }
 
+/* The filesystem rights Landlock knows at ``abi`` (IOCTL_DEV, ABI 5, is left unhandled:
+ * device ioctls stay as the uid's permissions make them). */
+static unsigned long long landlock_fs_rights(long abi) {
+    unsigned long long rights = (LL_MAKE_SYM << 1) - 1; /* ABI 1: EXECUTE .. MAKE_SYM */
+    if (abi >= 2) rights |= LL_REFER;
+    if (abi >= 3) rights |= LL_TRUNCATE;
+    return rights;
+}
+
+static void landlock_allow(int ruleset, const char *path, unsigned long long rights) {
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return; /* nothing to allow where nothing exists */
+        fail(path);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) fail(path);
+    /* A rule on a file may hold only the rights that apply to files. */
+    if (!S_ISDIR(st.st_mode)) rights &= LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE;
+    struct landlock_path_beneath rule = {.allowed_access = rights, .parent_fd = fd};
+    if (syscall(LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0)
+        fail("landlock_add_rule");
+    close(fd);
+}
+
+/* Everything read-only and executable, the -W directories whole, the -S directories for regular
+ * files, the -D files readable and writable; scoped where the kernel can. Must follow
+ * no_new_privs. */
+static void landlock_restrict(long abi, char **whole, int whole_count, char **shared,
+                              int shared_count, char **devices, int device_count) {
+    unsigned long long all = landlock_fs_rights(abi);
+    struct landlock_ruleset_attr_v6 attr = {.handled_access_fs = all};
+    size_t attr_size = sizeof attr - sizeof attr.scoped;
+    if (abi >= 6) {
+        attr.scoped = LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL;
+        attr_size = sizeof attr;
+    }
+    int ruleset = (int)syscall(LANDLOCK_CREATE_RULESET, &attr, attr_size, 0);
+    if (ruleset < 0) fail("landlock_create_ruleset");
+    landlock_allow(ruleset, "/", LL_EXECUTE | LL_READ_FILE | LL_READ_DIR);
+    for (int i = 0; i < whole_count; i++) landlock_allow(ruleset, whole[i], all);
+    unsigned long long files = LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_MAKE_REG |
+                               LL_REMOVE_FILE | (all & LL_TRUNCATE);
+    for (int i = 0; i < shared_count; i++) landlock_allow(ruleset, shared[i], files);
+    for (int i = 0; i < device_count; i++)
+        landlock_allow(ruleset, devices[i], LL_READ_FILE | LL_WRITE_FILE);
+    if (syscall(LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0) fail("landlock_restrict_self");
+    close(ruleset);
+}
+
+/* Fork; in the parent, wait for the child, report its peak memory on ``result_fd`` and end as
+ * it ended. Only the child returns. */
+static void keep(int result_fd) {
+    pid_t child = fork();
+    if (child < 0) fail("fork");
+    if (child == 0) {
+        close(result_fd);
+        return;
+    }
+    /* The error pipe must reach EOF when the child's exec succeeds, not when the run ends. */
+    if (error_fd >= 0) close(error_fd);
+    error_fd = -1;
+    int status = 0;
+    struct rusage usage;
+    while (wait4(child, &status, 0, &usage) < 0) {
+        if (errno != EINTR) _exit(127);
+    }
+    char line[64];
+    int length = snprintf(line, sizeof line, "maxrss %ld\n", usage.ru_maxrss);
+    if (length > 0 && write(result_fd, line, (size_t)length) < 0) {
+        /* the service will do without it */
+    }
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+    signal(sig, SIG_DFL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, sig);
+    sigprocmask(SIG_UNBLOCK, &only, NULL);
+    kill(getpid(), sig);
+    _exit(128 + sig); /* a signal that does not end a process (none should reach here) */
+}
+
+/* The number after ``key`` in the first line of ``path`` that starts with it, or -1. */
+static long long field_of(const char *path, const char *key) {
+    FILE *file = fopen(path, "re");
+    if (file == NULL) return -1;
+    char line[256];
+    size_t key_length = strlen(key);
+    long long value = -1;
+    while (fgets(line, sizeof line, file) != NULL) {
+        if (strncmp(line, key, key_length) == 0) {
+            value = strtoll(line + key_length, NULL, 10);
+            break;
+        }
+    }
+    fclose(file);
+    return value;
+}
+
+static void print_pss_of(uid_t uid) {
+    DIR *proc = opendir("/proc");
+    if (proc == NULL) fail("/proc");
+    long long total_kb = 0;
+    struct dirent *entry;
+    char path[300];
+    while ((entry = readdir(proc)) != NULL) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/%s/status", entry->d_name);
+        if (field_of(path, "Uid:") != (long long)uid) continue;
+        snprintf(path, sizeof path, "/proc/%s/smaps_rollup", entry->d_name);
+        long long pss = field_of(path, "Pss:");
+        if (pss > 0) total_kb += pss;
+    }
+    closedir(proc);
+    printf("pss %lld\n", total_kb);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     int resources[MAX_RLIMITS];
     rlim_t values[MAX_RLIMITS];
@@ -177,12 +349,35 @@ int main(int argc, char **argv) {
     char *writes[MAX_WRITES];
     int write_count = 0;
     int filter_fd = -1;
+    int result_fd = -1;
     int check_only = 0;
+    int idle = 0;
+    long landlock_abi = 0;
+    char *whole[MAX_LANDLOCK_PATHS], *shared[MAX_LANDLOCK_PATHS], *devices[MAX_LANDLOCK_PATHS];
+    int whole_count = 0, shared_count = 0, device_count = 0;
     int option;
 
-    while ((option = getopt(argc, argv, "+r:u:g:n:t:P:w:s:e:k:q:I:c")) != -1) {
+    while ((option = getopt(argc, argv, "+r:u:g:n:t:P:w:s:e:k:q:I:M:L:W:S:D:R:ic")) != -1) {
         switch (option) {
         case 'c': check_only = 1; break;
+        case 'i': idle = 1; break;
+        case 'R':
+            result_fd = (int)parse_number(optarg, "-R");
+            if (fcntl(result_fd, F_SETFD, FD_CLOEXEC) != 0) fail("result fd");
+            break;
+        case 'L': landlock_abi = (long)parse_number(optarg, "-L"); break;
+        case 'W':
+        case 'S':
+        case 'D': {
+            char **list = option == 'W' ? whole : option == 'S' ? shared : devices;
+            int *count = option == 'W' ? &whole_count : option == 'S' ? &shared_count : &device_count;
+            if (*count == MAX_LANDLOCK_PATHS) {
+                errno = E2BIG;
+                fail("-W/-S/-D");
+            }
+            list[(*count)++] = optarg;
+            break;
+        }
         case 'w':
             if (strchr(optarg, '=') == NULL || write_count == MAX_WRITES) {
                 errno = EINVAL;
@@ -212,6 +407,12 @@ int main(int argc, char **argv) {
             error_fd = (int)parse_number(optarg, "-e");
             if (fcntl(error_fd, F_SETFD, FD_CLOEXEC) != 0) fail("error fd");
             break;
+        case 'M': {
+            uid_t target = (uid_t)parse_number(optarg, "-M");
+            become(target, (gid_t)target);
+            print_pss_of(target);
+            _exit(0);
+        }
         case 'I': {
             uid_t target = (uid_t)parse_number(optarg, "-I");
             become(target, (gid_t)target);
@@ -274,9 +475,17 @@ int main(int argc, char **argv) {
         struct rlimit limit = {values[i], values[i]};
         if (setrlimit(resources[i], &limit) != 0) fail("setrlimit");
     }
+    if (idle) {
+        struct sched_param none = {.sched_priority = 0};
+        if (sched_setscheduler(0, SCHED_IDLE, &none) != 0) fail("sched_setscheduler");
+    }
+    umask(077);
     /* ---- root ends here ---- */
     if (uid >= 0) become((uid_t)uid, (gid_t)(gid >= 0 ? gid : uid));
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("no_new_privs");
+    if (landlock_abi > 0)
+        landlock_restrict(landlock_abi, whole, whole_count, shared, shared_count, devices,
+                          device_count);
     if (filter_fd >= 0) {
         struct sock_fprog program;
         load_filter(filter_fd, &program);
@@ -289,10 +498,16 @@ int main(int argc, char **argv) {
             fail("seccomp check: socket(AF_INET) was not refused with EPERM");
         }
         int local = socket(AF_UNIX, SOCK_STREAM, 0);
-        if (local < 0) fail("seccomp check: socket(AF_UNIX) was refused");
-        close(local);
+        if (local >= 0 || errno != EPERM) {
+            errno = local >= 0 ? EEXIST : errno;
+            fail("seccomp check: socket(AF_UNIX) was not refused with EPERM");
+        }
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
+            fail("seccomp check: socketpair(AF_UNIX) was refused");
         _exit(0);
     }
+    if (result_fd >= 0) keep(result_fd);
     execve(argv[optind], &argv[optind], environ);
     fail(argv[optind]);
     return 127;

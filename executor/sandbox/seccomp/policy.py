@@ -59,6 +59,13 @@ CLONE_NAMESPACE_FLAGS = (
 # large kernel surface; refusing them here means a leaked capability or a kernel bug in that
 # code is not reachable from a run.
 DENY_EPERM = (
+    # No socket of any family, AF_UNIX included: no network, and no rendezvous between runs
+    # (abstract AF_UNIX names are shared by every process of a network namespace, and a
+    # listening socket in a shared directory is another). socketpair() stays for AF_UNIX
+    # (below): Node's child processes and Python's multiprocessing pipes use it. What stops
+    # working: Python's multiprocessing managers and forkserver; glibc's nscd lookups fall
+    # back to the files, as without nscd.
+    "socket",
     # Reading or steering another process (THREATS: "ptrace of the parent").
     "ptrace",
     "process_vm_readv",
@@ -124,8 +131,21 @@ DENY_EPERM = (
     "nfsservctl",
 )
 
-# Refused with ENOSYS, so callers take the fallback they already have for older kernels.
+# Refused with ENOSYS, so callers take the fallback they already have for older kernels, or
+# for kernels built without the feature.
 DENY_ENOSYS = (
+    # Legacy AIO: io_setup takes its events from aio-max-nr, one budget for the whole host
+    # (not per container), so one run could make AIO fail for every tenant. libaio users fall
+    # back to threads; no runtime here uses it.
+    "io_setup",
+    # System V IPC and POSIX message queues: their objects outlive every process of a run and
+    # hold memory no resident size shows, and their count limits are shared by every run of the
+    # replica (IPC namespace sysctls). As a kernel without CONFIG_SYSVIPC / CONFIG_POSIX_MQUEUE
+    # answers. POSIX shared memory and semaphores (files in /dev/shm) are measured instead.
+    "shmget",
+    "msgget",
+    "semget",
+    "mq_open",
     # io_uring performs socket(), connect() and openat() inside the kernel, where this filter
     # never sees them; libuv (Node) falls back to its thread pool on ENOSYS.
     "io_uring_setup",
@@ -136,7 +156,7 @@ DENY_ENOSYS = (
     "clone3",
 )
 # Decided by an argument rather than by number alone.
-ARGUMENT_CHECKED = ("socket", "socketpair", "clone")
+ARGUMENT_CHECKED = ("socketpair", "clone")
 
 
 @dataclass(frozen=True)
@@ -187,7 +207,7 @@ def build_filter(*, machine: str | None = None) -> SeccompFilter:
     """Assemble the filter for ``machine`` (default: this host's ``platform.machine()``).
 
     The program kills the process on a foreign architecture or an x32 syscall, refuses
-    socket() and socketpair() for every family but AF_UNIX (EPERM), refuses clone() with a
+    socketpair() for every family but AF_UNIX (EPERM), refuses clone() with a
     namespace flag (EPERM), refuses the syscalls in DENY_EPERM (EPERM) and DENY_ENOSYS
     (ENOSYS), and allows everything else. Raises SeccompUnavailable for an architecture
     without a syscall table here.
@@ -220,12 +240,11 @@ def program_for(arch: str) -> list[Op | str]:
         # would miss it. Treated like a foreign architecture, as libseccomp does: no runtime
         # here uses x32, and only an attempt to slip past the filter would.
         ops.append(op(JGE_K, 0x40000000, true="kill"))
-    # The three syscalls whose verdict depends on an argument come first: clone runs for every
+    # The syscalls whose verdict depends on an argument come first: clone runs for every
     # thread and process, so it should not walk the whole deny list. Syscalls decided by
     # number alone stay cheap anyway: since Linux 5.11 the kernel caches "always allowed"
     # numbers in a bitmap and skips the filter for them.
     ops += [
-        jeq(nr["socket"], true="socket_family"),
         jeq(nr["socketpair"], true="socket_family"),
         jeq(nr["clone"], true="clone_flags"),
     ]

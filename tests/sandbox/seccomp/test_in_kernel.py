@@ -157,12 +157,14 @@ def test_the_probe_refuses_a_filter_that_lets_sockets_through(
     assert problem is not None and "AF_INET" in problem
 
 
-# ---- the network: only AF_UNIX ----
+# ---- no sockets, only AF_UNIX socket pairs ----
 
 
 @pytest.mark.parametrize(
     ("family", "kind"),
     [
+        ("AF_UNIX", "SOCK_STREAM"),  # a rendezvous between runs: abstract names are shared
+        ("AF_UNIX", "SOCK_DGRAM"),
         ("AF_INET", "SOCK_STREAM"),
         ("AF_INET", "SOCK_DGRAM"),
         ("AF_INET6", "SOCK_STREAM"),
@@ -171,7 +173,7 @@ def test_the_probe_refuses_a_filter_that_lets_sockets_through(
         ("AF_VSOCK", "SOCK_STREAM"),
     ],
 )
-def test_socket_of_another_family_is_refused(filt: SpawnHelper, family: str, kind: str) -> None:
+def test_a_socket_of_any_family_is_refused(filt: SpawnHelper, family: str, kind: str) -> None:
     code = f"print(errno_of(lambda: socket.socket(socket.{family}, socket.{kind})))"
     assert answer(run_python(code, filt=filt)) == "EPERM"
 
@@ -182,10 +184,9 @@ def test_socket_is_allowed_without_the_filter() -> None:
     assert answer(run_python(code, filt=None)) == "ok"
 
 
-def test_unix_sockets_and_socketpair_work(filt: SpawnHelper) -> None:
+def test_unix_socket_pairs_work(filt: SpawnHelper) -> None:
     code = """
-socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()
-socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).close()
+socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
 left, right = socket.socketpair()
 left.sendall(b"ping")
 print(right.recv(4).decode())
@@ -205,12 +206,63 @@ def test_socketpair_of_another_family_is_refused(filt: SpawnHelper) -> None:
         (2 << 32 | socket.AF_UNIX, "ok"),  # the kernel truncates to AF_UNIX
     ],
 )
-def test_socket_family_high_word_agrees_with_the_kernel(
+def test_socketpair_family_high_word_agrees_with_the_kernel(
     filt: SpawnHelper, domain: int, expected: str
 ) -> None:
-    nr = SYSCALL_NUMBERS[HOST_ARCH]["socket"]
-    code = f"print(raw({nr}, {domain}, socket.SOCK_STREAM, 0))"
+    nr = SYSCALL_NUMBERS[HOST_ARCH]["socketpair"]
+    code = f"""
+pair = (ctypes.c_int * 2)()
+result = libc.syscall(ctypes.c_long({nr}), ctypes.c_long({domain}), ctypes.c_long(1),
+                      ctypes.c_long(0), ctypes.c_void_p(ctypes.addressof(pair)))
+print(errno.errorcode[ctypes.get_errno()] if result == -1 else "ok")
+"""
     assert answer(run_python(code, filt=filt)) == expected
+
+
+def test_python_multiprocessing_works_but_managers_do_not(filt: SpawnHelper) -> None:
+    """1. Under the filter: a process pool, a queue, POSIX shared memory and a lock (a POSIX
+    semaphore in /dev/shm). 2. A manager (it listens on an AF_UNIX socket).
+    Expected: the first four work; the manager's server process fails with PermissionError
+    and the manager with EOFError."""
+    code = """
+import multiprocessing as mp
+from multiprocessing import shared_memory
+def square(x):
+    return x * x
+with mp.Pool(2) as pool:
+    squares = pool.map(square, range(4))
+queue = mp.Queue()
+queue.put("q")
+memory = shared_memory.SharedMemory(create=True, size=4096)
+memory.buf[0] = 7
+seen = memory.buf[0]
+memory.close()
+memory.unlink()
+with mp.Lock():
+    pass
+try:
+    mp.Manager()
+    manager = "started"
+except EOFError:
+    manager = "refused"
+print(squares, queue.get(), seen, manager)
+"""
+    completed = run_python(code, filt=filt, executable="/usr/bin/python3", cwd="/")
+    assert answer(completed) == "[0, 1, 4, 9] q 7 refused"
+    assert "PermissionError" in completed.stderr
+
+
+def test_node_child_processes_work(filt: SpawnHelper, tmp_path: Path) -> None:
+    """Node's child_process (stdio over socket pairs) and fork's IPC channel under the filter."""
+    (tmp_path / "child.js").write_text("process.send('from child')\n")
+    script = (
+        "const cp = require('child_process');"
+        "const out = cp.spawnSync(process.execPath, ['-e', 'console.log(6 * 7)']).stdout;"
+        f"const child = cp.fork({str(tmp_path / 'child.js')!r});"
+        "child.on('message', (m) => { console.log(String(out).trim(), m); child.kill(); });"
+    )
+    completed = run_command([require_tool("node"), "-e", script], filt=filt)
+    assert answer(completed) == "42 from child"
 
 
 def test_python_cannot_connect_to_loopback(filt: SpawnHelper, loopback_listener: int) -> None:

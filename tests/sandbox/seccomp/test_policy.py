@@ -99,7 +99,7 @@ def test_program_decides_like_the_policy(arch: str) -> None:
         return run_bpf(program, arch=audit, nr=nr[name], arg0=arg0)
 
     assert verdict("getpid") == RET_ALLOW
-    assert verdict("socket", socket.AF_UNIX) == RET_ALLOW
+    assert verdict("socket", socket.AF_UNIX) == RET_EPERM
     assert verdict("socket", socket.AF_INET) == RET_EPERM
     assert verdict("socket", socket.AF_INET6) == RET_EPERM
     assert verdict("socketpair", socket.AF_UNIX) == RET_ALLOW
