@@ -306,10 +306,14 @@ class Box:
         limits: ResourceLimits,
         stdin: bytes = b"",
         env: Mapping[str, str] | None = None,
+        stdin_fd: int | None = None,
+        stdout_fd: int | None = None,
     ) -> Outcome:
         """Run ``argv`` (argv[0] an absolute path) in the box's directory under ``limits`` with
         an environment built from scratch (PATH, HOME, TMPDIR, LANG, plus ``env``), and report
-        what happened (see supervise.run). Raises SpawnError if it cannot start."""
+        what happened (see supervise.run). ``stdin_fd``/``stdout_fd`` connect it to another
+        run instead (an interactive problem: two boxes, two pipes). Raises SpawnError if it
+        cannot start."""
         sandbox = self._sandbox
         spec = sandbox._spec(argv, self._work, limits=limits, env=env or {}, stdin=stdin)
         plan = sandbox._plan(limits, self._work, self._identity)
@@ -323,7 +327,14 @@ class Box:
                     max_disk_kb=limits.disk_kb,
                 )
             )
-        return await supervise_run(spec, plan=plan, helper=sandbox.helper, scanner=scanner)
+        return await supervise_run(
+            spec,
+            plan=plan,
+            helper=sandbox.helper,
+            scanner=scanner,
+            stdin_fd=stdin_fd,
+            stdout_fd=stdout_fd,
+        )
 
     async def add_files(self, files: Mapping[str, bytes]) -> None:
         """Write ``files`` into the box's directory by relative path (``pkg/Name.class``),

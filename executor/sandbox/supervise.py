@@ -30,7 +30,13 @@ PSS_INTERVAL_S = 0.1
 
 
 async def run(
-    spec: RunSpec, *, plan: ChildPlan, helper: SpawnHelper, scanner: UsageScanner | None = None
+    spec: RunSpec,
+    *,
+    plan: ChildPlan,
+    helper: SpawnHelper,
+    scanner: UsageScanner | None = None,
+    stdin_fd: int | None = None,
+    stdout_fd: int | None = None,
 ) -> Outcome:
     """Run ``spec`` to completion and report what happened.
 
@@ -43,9 +49,13 @@ async def run(
     every process of the run (the whole uid when the plan has one, else the session) before
     this returns; otherwise what the main process left behind is the caller's to end. Raises
     SpawnError if the command cannot start.
+
+    ``stdin_fd`` and ``stdout_fd`` (the caller's, left open) replace ``spec.stdin`` and the
+    captured stdout: to connect two runs to each other (an interactive problem). A stdout so
+    connected is not captured (the Outcome's is empty) and not counted in the output limit.
     """
     supervisor = _Supervisor(spec, plan=plan, helper=helper, scanner=scanner)
-    return await supervisor.run()
+    return await supervisor.run(stdin_fd=stdin_fd, stdout_fd=stdout_fd)
 
 
 @dataclass
@@ -79,10 +89,16 @@ class _Supervisor:
         self.pss: tuple[int, int, float] | None = None
         self.peak_effective_kb = 0
 
-    async def run(self) -> Outcome:
+    async def run(self, *, stdin_fd: int | None, stdout_fd: int | None) -> Outcome:
         loop = asyncio.get_running_loop()
-        stdin_fd = _memfd_with(self.spec.stdin)
-        out_r, out_w = os.pipe()
+        ours = []  # descriptors this supervisor made for the child and closes once it started
+        if stdin_fd is None:
+            stdin_fd = _memfd_with(self.spec.stdin)
+            ours.append(stdin_fd)
+        out_r = None
+        if stdout_fd is None:
+            out_r, stdout_fd = os.pipe()
+            ours.append(stdout_fd)
         err_r, err_w = os.pipe()
         result_r, result_w = os.pipe()
         oom_kills_before = _oom_kills()
@@ -94,20 +110,23 @@ class _Supervisor:
                 cwd=self.spec.cwd,
                 env=self.spec.env,
                 stdin=stdin_fd,
-                stdout=out_w,
+                stdout=stdout_fd,
                 stderr=err_w,
                 result_fd=result_w,
             )
         except BaseException:
             for fd in (out_r, err_r, result_r):
-                os.close(fd)
+                if fd is not None:
+                    os.close(fd)
             raise
         finally:
-            for fd in (stdin_fd, out_w, err_w, result_w):
+            for fd in (*ours, err_w, result_w):
                 os.close(fd)
         self.pid = proc.pid
         sampler = self.sampler = TreeSampler(proc.pid, identity=self.identity, scanner=self.scanner)
-        streams = (_Stream(out_r), _Stream(err_r))
+        stdout = _Stream(out_r) if out_r is not None else None
+        stderr = _Stream(err_r)
+        streams = (stdout, stderr) if stdout is not None else (stderr,)
         pidfd = os.pidfd_open(proc.pid)
         exited: asyncio.Future[None] = loop.create_future()
         try:
@@ -152,10 +171,10 @@ class _Supervisor:
         return Outcome(
             exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             signal=signal_number,
-            stdout=b"".join(streams[0].chunks),
-            stderr=b"".join(streams[1].chunks),
-            stdout_truncated=streams[0].truncated,
-            stderr_truncated=streams[1].truncated,
+            stdout=b"".join(stdout.chunks) if stdout is not None else b"",
+            stderr=b"".join(stderr.chunks),
+            stdout_truncated=stdout.truncated if stdout is not None else False,
+            stderr_truncated=stderr.truncated,
             cpu_time_ms=max(rusage_cpu_ms, sampler.cpu_time_ms),
             wall_time_ms=wall_ms,
             memory_kb=memory_kb,
