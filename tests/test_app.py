@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import start_service, stop_service
+import pytest
+
+from tests.support import start_service, stop_service
 
 SLEEP_1S = {"language": "python", "code": "import time\ntime.sleep(1)\nprint('done')"}
 
@@ -41,6 +43,7 @@ def test_default_above_maximum_stops_startup() -> None:
     assert "EXECUTOR_DEFAULT_TIME_MS=5000 is above EXECUTOR_MAX_TIME_MS=1000" in done.stderr
 
 
+@pytest.mark.system
 def test_full_queue_answers_429_with_retry_after(tmp_path: Path) -> None:
     """1. One slot, no queue. 2. A 1 s program takes the slot. 3. A second request arrives.
     Expected: the second gets 429 with Retry-After; the first completes normally."""
@@ -60,6 +63,7 @@ def test_full_queue_answers_429_with_retry_after(tmp_path: Path) -> None:
         stop_service(service)
 
 
+@pytest.mark.system
 def test_sigterm_lets_running_work_finish(tmp_path: Path) -> None:
     """1. A 1 s program is running. 2. The service gets SIGTERM (ACA scaling in).
     Expected: the program's result is still delivered, then the service exits cleanly."""
