@@ -396,7 +396,9 @@ class ContainerService(RunningService):
         self.container_id = container_id
         self.image = image
         self.docker = docker
-        self._next_check = 0.0
+        # The first look comes a second after the launch: most services are ready by then, and
+        # a start being timed is not slowed by a `docker inspect` meanwhile.
+        self._next_check = started_at + CONTAINER_CHECK_INTERVAL_S
 
     @classmethod
     def spawn(
