@@ -30,8 +30,8 @@ from typing import Any, Self
 import httpx
 
 __all__ = [
-    "CONTAINER_LIMITS",
     "CAP_NAMES",
+    "CONTAINER_LIMITS",
     "CONTAINER_PORT",
     "DOCKER",
     "DOCKER_DEFAULT_CAPS",
@@ -286,7 +286,7 @@ class HostService(RunningService):
 
     def __init__(
         self,
-        process: "subprocess.Popen[bytes]",
+        process: subprocess.Popen[bytes],
         *,
         url: str,
         log_path: Path,
@@ -320,16 +320,21 @@ class HostService(RunningService):
         )
         log_path = directory / f"executor-{port}.log"
         child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(env or {})}
-        with open(log_path, "wb") as log:
-            started_at = time.perf_counter()
-            process = subprocess.Popen(
-                launcher(argv) if launcher is not None else argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=child_env,
-                cwd=cwd,
-            )
+        try:
+            with open(log_path, "wb") as log:
+                started_at = time.perf_counter()
+                process = subprocess.Popen(
+                    launcher(argv) if launcher is not None else argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=child_env,
+                    cwd=cwd,
+                )
+        except BaseException:
+            if own_log_dir:
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
         return cls(
             process,
             url=f"http://127.0.0.1:{port}",
@@ -470,7 +475,7 @@ class ContainerService(RunningService):
 
     def exec(
         self, *argv: str, timeout_s: float = REQUEST_TIMEOUT_S
-    ) -> "subprocess.CompletedProcess[str]":
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` inside the container (as root, beside the service)."""
         return subprocess.run(
             [self.docker, "exec", self.container_id, *argv],
