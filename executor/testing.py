@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -157,6 +158,8 @@ class RunningService(abc.ABC):
         self.url = url
         self.started_at = started_at
         self._client: httpx.Client | None = None
+        # Tests use one service from several threads: the first use must make a single client.
+        self._client_lock = threading.Lock()
         self._final_log: str | None = None
 
     def __enter__(self) -> Self:
@@ -174,11 +177,14 @@ class RunningService(abc.ABC):
     def client(self) -> httpx.Client:
         """An HTTP client for ``url`` (closed by ``stop``), made on first use rather than at
         the launch: making one takes CPU that a start being timed would lose."""
-        if self._client is None:
-            # Plain HTTP to this host only: no need to load the certificate store, the costly
-            # part of making a client.
-            self._client = httpx.Client(base_url=self.url, timeout=REQUEST_TIMEOUT_S, verify=False)
-        return self._client
+        with self._client_lock:
+            if self._client is None:
+                # Plain HTTP to this host only: no need to load the certificate store, the
+                # costly part of making a client.
+                self._client = httpx.Client(
+                    base_url=self.url, timeout=REQUEST_TIMEOUT_S, verify=False
+                )
+            return self._client
 
     @property
     def port(self) -> int:
@@ -274,8 +280,9 @@ class RunningService(abc.ABC):
         """Raise ServiceError if the service has exited (checked while waiting)."""
 
     def _close_client(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
 
     def _probe(self, path: str) -> int | None:
         """The status of GET ``path`` over a fresh connection, or None while nothing answers
