@@ -12,38 +12,19 @@ namespaces: uid drop and seccomp alone). Only hello worlds run, so ``none`` is s
 
 import argparse
 import os
-import shlex
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from executor.testing import HostService, with_docker_default_capabilities
 
 REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 120
 HELLO = {"language": "python", "code": "print('hello')\n"}
-# Linux capabilities by number (include/uapi/linux/capability.h), and Docker's default set.
-# fmt: off
-CAP_NAMES = (
-    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
-    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
-    "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
-    "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
-    "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
-    "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
-)
-DOCKER_DEFAULT_CAPS = frozenset((
-    "chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
-    "net_bind_service", "net_raw", "sys_chroot", "mknod", "audit_write", "setfcap",
-))
-# fmt: on
 
 
 @dataclass
@@ -53,8 +34,7 @@ class Config:
     name: str
     isolation: str
     docker_caps: bool = False
-    process: subprocess.Popen[bytes] | None = None
-    client: httpx.Client | None = None
+    service: HostService | None = None
     latency_ms: list[float] = field(default_factory=list)
     run_wall_ms: list[int] = field(default_factory=list)
 
@@ -92,52 +72,26 @@ def main() -> int:
 
 
 def start(config: Config, log_dir: Path) -> None:
-    port = _free_port()
-    argv = [sys.executable, "-m", "executor", "serve", "--port", str(port)]
-    if config.docker_caps:
-        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-        drop = [f"cap_{c}" for c in CAP_NAMES[: last + 1] if c not in DOCKER_DEFAULT_CAPS]
-        argv = ["capsh", f"--drop={','.join(drop)}", "--", "-c", "exec " + shlex.join(argv)]
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "EXECUTOR_ISOLATION": config.isolation,
         "EXECUTOR_LANGUAGES": "python",
         "EXECUTOR_MAX_CONCURRENCY": "2",
     }
-    with open(log_dir / f"{port}.log", "wb") as log:
-        config.process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO
-        )
-    config.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if config.process.poll() is not None:
-            raise RuntimeError(f"{config.name}: service exited {config.process.returncode}")
-        try:
-            if config.client.get("/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{config.name}: service not ready after {READY_TIMEOUT_S}s")
+    launcher = with_docker_default_capabilities() if config.docker_caps else None
+    config.service = HostService.start(
+        env=env, launcher=launcher, log_dir=log_dir, cwd=REPO, timeout_s=READY_TIMEOUT_S
+    )
 
 
 def stop(config: Config) -> None:
-    if config.client is not None:
-        config.client.close()
-    if config.process is not None and config.process.poll() is None:
-        config.process.send_signal(signal.SIGTERM)
-        try:
-            config.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            config.process.kill()
-            config.process.wait()
+    if config.service is not None:
+        config.service.stop()
 
 
 def hello(config: Config) -> None:
-    assert config.client is not None
+    assert config.service is not None
     started = time.perf_counter()
-    response = config.client.post("/execute", json=HELLO)
+    response = config.service.client.post("/execute", json=HELLO)
     elapsed_ms = (time.perf_counter() - started) * 1000
     body = response.json()
     if response.status_code != 200 or body.get("stdout") != "hello\n":
@@ -160,12 +114,6 @@ def report(configs: list[Config], requests: int) -> None:
             f"{config.name:<20} {median:>10.1f} {p90:>8.1f} {run_wall:>12.0f} "
             f"{extra:>+8.1f} ms {median / base_median:>5.2f}x"
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ import platform
 import re
 import resource
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import httpx
 import psutil
@@ -38,6 +37,7 @@ from executor.languages.plan import Toolchain, expand_argv, heap_mb_for
 from executor.languages.registry import all_plans
 from executor.sandbox.box import CHILD_PATH
 from executor.settings import Settings
+from executor.testing import HostService, ServiceError
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "bench" / "RESULTS.md"
@@ -60,11 +60,12 @@ HELLO_STDOUT = "hello\n"
 THROUGHPUT_LEVELS = (1, 2, 4, 8)
 BURST_SIZE = 1000
 READY_TIMEOUT_S = 60.0
+# /readyz is polled this often while a start is timed (each poll is a fresh connection).
+READY_POLL_S = 0.002
 REQUEST_TIMEOUT_S = 120.0
 # uvicorn closes an idle keep-alive connection after 5 s; reconnect before that, untimed.
 IDLE_RECONNECT_S = 2.0
 RSS_SAMPLE_INTERVAL_S = 0.02
-STOP_TIMEOUT_S = 30.0
 # After /readyz, measurements wait for the warm compilers and for the service to go idle: less
 # than SETTLE_IDLE_FRACTION of a CPU used over SETTLE_WINDOW_S.
 SETTLE_TIMEOUT_S = 120.0
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = os.getloadavg()[0]
     try:
         figures, details = run_benchmarks(reps)
-    except (BenchError, OSError, http.client.HTTPException) as exc:
+    except (BenchError, ServiceError, OSError, http.client.HTTPException) as exc:
         print(f"bench: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     report = render_report(figures, details=details, command=command, load_at_start=load_at_start)
@@ -199,8 +200,8 @@ def run_benchmarks(reps: Repetitions) -> tuple[list[Figure], list[str]]:
             lambda: _timed_spawn([sys.executable, "-c", "import executor.cli"], cwd=REPO),
             count=reps.starts,
         )
-        with Service.start(scratch=Path(scratch)) as service:
-            ready_s = service.wait_ready()[1]
+        with Service.launch(scratch=Path(scratch)) as service:
+            ready_s = service.wait_listening_and_ready()[1]
             warm_s, settled = service.wait_settled()
             runtimes = service.runtimes()
             api = Api(service.port)
@@ -247,67 +248,22 @@ def run_benchmarks(reps: Repetitions) -> tuple[list[Figure], list[str]]:
 # -- the service ---------------------------------------------------------------------------------
 
 
-class Service:
-    """The service as a child process on a loopback port, its log in a file."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], *, port: int, log_path: Path, t0: float):
-        self.proc = proc
-        self.port = port
-        self.log_path = log_path
-        self.started_at = t0
+class Service(HostService):
+    """The service as a child process on a loopback port (executor.testing), with what the
+    benchmark reads of its process tree."""
 
     @classmethod
-    def start(cls, *, scratch: Path) -> "Service":
-        """Spawn ``python -m executor serve`` with default settings (no EXECUTOR_* variable)."""
-        port = _free_port()
-        log_path = scratch / f"service-{port}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
-        with open(log_path, "wb") as log:
-            t0 = time.perf_counter()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "executor", "serve", "--port", str(port)],
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        return cls(proc, port=port, log_path=log_path, t0=t0)
+    def launch(cls, *, scratch: Path) -> Self:
+        """Spawn ``python -m executor serve`` with default settings (no EXECUTOR_* variable),
+        its log in ``scratch``; returns at once."""
+        return cls.spawn(log_dir=scratch, cwd=REPO)
 
-    def __enter__(self) -> "Service":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def wait_ready(self) -> tuple[float, float]:
+    def wait_listening_and_ready(self) -> tuple[float, float]:
         """Poll /readyz until 200; returns seconds from spawn to the first HTTP answer (any
-        status: the socket listens) and to the first 200. Raises BenchError on timeout or exit."""
-        listening: float | None = None
-        deadline = self.started_at + READY_TIMEOUT_S
-        while time.perf_counter() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"the service exited with {self.proc.returncode}: {self.log()}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/readyz")
-                status = conn.getresponse().status
-            except OSError:
-                time.sleep(0.002)
-                continue
-            finally:
-                conn.close()
-            now = time.perf_counter()
-            if listening is None:
-                listening = now - self.started_at
-            if status == 200:
-                return listening, now - self.started_at
-            time.sleep(0.002)
-        raise BenchError(f"the service was not ready after {READY_TIMEOUT_S} s: {self.log()}")
+        status: the socket listens) and to the first 200. Raises ServiceError on timeout or
+        exit."""
+        readiness = self.wait_ready(timeout_s=READY_TIMEOUT_S, poll_interval_s=READY_POLL_S)
+        return readiness.listening_s, readiness.ready_s
 
     def wait_settled(self) -> tuple[float | None, bool]:
         """After /readyz: wait until every warm compiler in /info is ready and the service tree
@@ -316,14 +272,11 @@ class Service:
         until the warm compilers were ready (None if they were not by then) and whether the
         service went idle."""
         deadline = time.perf_counter() + SETTLE_TIMEOUT_S
-        api = Api(self.port)
-        warm_at: float | None = None
-        while time.perf_counter() < deadline:
-            warm = api.get_json("/info").get("warm_compilers", {})
-            if all(state.get("ready") for state in warm.values()):
-                warm_at = time.perf_counter() - self.started_at
-                break
-            time.sleep(0.02)
+        warm_at: float | None
+        try:
+            warm_at = self.wait_warm(timeout_s=SETTLE_TIMEOUT_S, poll_interval_s=0.02)
+        except ServiceError:
+            warm_at = None
         while time.perf_counter() < deadline:
             before = self.tree_cpu_s()
             time.sleep(SETTLE_WINDOW_S)
@@ -364,18 +317,6 @@ class Service:
             with contextlib.suppress(psutil.Error):
                 total += child.memory_info().rss
         return total // 1024, own // 1024
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class Api:
@@ -513,8 +454,8 @@ def measure_starts(*, count: int, scratch: Path) -> list[tuple[float, float]]:
     """Start a fresh service ``count`` times: (spawn → listening s, spawn → ready s) each."""
     samples = []
     for _ in range(count):
-        with Service.start(scratch=scratch) as service:
-            samples.append(service.wait_ready())
+        with Service.launch(scratch=scratch) as service:
+            samples.append(service.wait_listening_and_ready())
     return samples
 
 
@@ -919,12 +860,6 @@ def render_report(
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _raise_open_files_limit(wanted: int) -> None:

@@ -3,13 +3,15 @@
 For each image, over several runs (the median is quoted): its size, the time from `docker run`
 to the first 200 on /readyz, and the latency of the first and of a warm hello world. Containers
 run as on Azure Container Apps' replica size: --cpus 0.5 --memory 1g, Docker's default
-capabilities and seccomp profile, the port published on 127.0.0.1 only.
+capabilities and seccomp profile, the port published on 127.0.0.1 only (executor.testing's
+ContainerService starts them and waits for them).
 
 The table goes into README.md between the markers ``<!-- images-table:start -->`` and
-``<!-- images-table:end -->`` when the file has both; otherwise it is printed. Standard library
-only; the images must exist (images/build.sh).
+``<!-- images-table:end -->`` when the file has both; otherwise it is printed. The images must
+exist (images/build.sh); hello worlds are timed with the standard library's client.
 
-Usage: python3 images/measure.py [--runs 5] [--warm 5] [--readme README.md] [--print] [IMAGE...]
+Usage: .venv/bin/python images/measure.py [--runs 5] [--warm 5] [--readme README.md] [--print]
+[IMAGE...]
 """
 
 import argparse
@@ -18,7 +20,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from executor.testing import ContainerService, ServiceError
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 START_MARKER = "<!-- images-table:start -->"
@@ -45,6 +48,7 @@ HELLO = {
 }
 READY_TIMEOUT_S = 60.0
 POLL_INTERVAL_S = 0.01
+WARM_POLL_INTERVAL_S = 0.1
 REQUEST_TIMEOUT_S = 60.0
 
 
@@ -188,69 +192,18 @@ def language_of(docker: str, image: str) -> str:
 
 
 def run_once(docker: str, image: str, *, language: str, warm: int) -> RunTimes:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
-    container = subprocess.run(
-        [
-            docker,
-            "run",
-            "-d",
-            "--rm",
-            "--cpus",
-            "0.5",
-            "--memory",
-            "1g",
-            "-p",
-            f"127.0.0.1:{port}:8080",
-            image,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
     try:
-        wait_ready(url, deadline=started + READY_TIMEOUT_S)
-        ready_ms = (time.monotonic() - started) * 1000
-        first_hello_ms = hello_ms(url, language)
-        wait_warm(url, deadline=time.monotonic() + READY_TIMEOUT_S)
-        warm_ms = [hello_ms(url, language) for _ in range(warm)]
-        return RunTimes(ready_ms, first_hello_ms, statistics.median(warm_ms))
-    finally:
-        subprocess.run([docker, "rm", "-f", container], capture_output=True, check=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, *, deadline: float) -> None:
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{url}/readyz did not answer 200 within {READY_TIMEOUT_S:.0f} s")
-        time.sleep(POLL_INTERVAL_S)
-
-
-def wait_warm(url: str, *, deadline: float) -> None:
-    """Wait until every warm compiler the service lists in /info (Java's javac server) is ready,
-    so that the warm latency is that of a fully started replica."""
-    while True:
-        with urllib.request.urlopen(f"{url}/info", timeout=REQUEST_TIMEOUT_S) as response:
-            info = json.load(response)
-        compilers = info.get("warm_compilers") or {}
-        if all(state.get("ready") for state in compilers.values()):
-            return
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{url}: warm compilers not ready within {READY_TIMEOUT_S:.0f} s")
-        time.sleep(0.1)
+        with ContainerService.spawn(image, docker=docker) as container:
+            ready_s = container.wait_ready(
+                timeout_s=READY_TIMEOUT_S, poll_interval_s=POLL_INTERVAL_S
+            ).ready_s
+            first_hello_ms = hello_ms(container.url, language)
+            # The warm latency is that of a fully started replica: Java's javac server ready.
+            container.wait_warm(timeout_s=READY_TIMEOUT_S, poll_interval_s=WARM_POLL_INTERVAL_S)
+            warm_ms = [hello_ms(container.url, language) for _ in range(warm)]
+            return RunTimes(ready_s * 1000, first_hello_ms, statistics.median(warm_ms))
+    except ServiceError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def hello_ms(url: str, language: str) -> float:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import Service
+from tests.support import Service
 
 HELLO = {"language": "python", "code": "print('hi')"}
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import LANGUAGES, Service, leftovers, settled
+from tests.support import LANGUAGES, Service, leftovers, settled
 
 # Tight limits keep the hostile cases short; wall limits leave room for a 2-core CI machine.
 SPIN_LIMITS = {"time_ms": 1000, "wall_time_ms": 5000}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROGRAMS, Service, processes_of_uids, start_service, stop_service
+from tests.support import PROGRAMS, Service, processes_of_uids, start_service, stop_service
 
 JAVAC_CASES = sorted(p.name for p in (PROGRAMS / "java" / "javac").glob("*.java"))
 

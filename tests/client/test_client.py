@@ -4,7 +4,6 @@ import asyncio
 import random
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,13 +18,7 @@ from executor.client import (
     Unavailable,
 )
 from executor.client.retry import parse_retry_after
-from tests.client.conftest import (
-    RunningService,
-    free_port,
-    start_service,
-    stop_service,
-    wait_ready,
-)
+from executor.testing import HostService, free_port
 
 HELLO = {
     "python": "print('hello from python')",
@@ -38,7 +31,7 @@ HELLO = {
 SLEEP_HALF_SECOND = "import time; time.sleep(0.5); print('done')"
 
 
-def test_a_submission_in_each_language_is_routed_and_answered(service: RunningService) -> None:
+def test_a_submission_in_each_language_is_routed_and_answered(service: HostService) -> None:
     """1. Map each language to the service. 2. Run a hello world in each.
     Expected: status ok and the program's output, one attempt each, a fresh key each time."""
     with Client({language: service.url for language in HELLO}) as client:
@@ -51,7 +44,7 @@ def test_a_submission_in_each_language_is_routed_and_answered(service: RunningSe
     assert len({result.idempotency_key for result in results.values()}) == len(HELLO)
 
 
-def test_the_async_client_runs_submissions_concurrently(service: RunningService) -> None:
+def test_the_async_client_runs_submissions_concurrently(service: HostService) -> None:
     """1. Send 12 submissions at once from one AsyncClient, each with its own stdin.
     Expected: every answer is the one for its own input."""
 
@@ -69,7 +62,7 @@ def test_the_async_client_runs_submissions_concurrently(service: RunningService)
 
 
 def test_a_full_queue_is_retried_after_retry_after_with_one_key_per_submission(
-    single_slot_service: RunningService,
+    single_slot_service: HostService,
 ) -> None:
     """1. A service with one slot and no queue; an httpx client that records each request.
     2. Four submissions of half a second at once, with an API key.
@@ -108,7 +101,7 @@ def test_a_full_queue_is_retried_after_retry_after_with_one_key_per_submission(
     assert {request.headers["authorization"] for request in sent} == {"Bearer k-123"}
 
 
-def test_a_service_that_is_not_listening_yet_is_waited_for(tmp_path: Path) -> None:
+def test_a_service_that_is_not_listening_yet_is_waited_for() -> None:
     """1. A client starts a submission to a port where nothing listens yet.
     2. The service starts on that port meanwhile.
     Expected: the submission is answered once the service is up; the first attempts failed to
@@ -129,12 +122,12 @@ def test_a_service_that_is_not_listening_yet_is_waited_for(tmp_path: Path) -> No
     thread = threading.Thread(target=submit)
     thread.start()
     assert first_try.wait(timeout=30)
-    service = start_service(tmp_path, port=port)
+    service = HostService.spawn(port=port)
     try:
-        wait_ready(service)
+        service.wait_ready()
         thread.join(timeout=120)
     finally:
-        stop_service(service)
+        service.stop()
         recorder.close()
     [result] = outcome
     assert isinstance(result, Execution), result
@@ -156,7 +149,7 @@ def test_the_deadline_ends_the_retries_with_unavailable() -> None:
     assert raised.value.status_code is None
 
 
-def test_a_dead_url_of_a_language_is_skipped_for_the_next(service: RunningService) -> None:
+def test_a_dead_url_of_a_language_is_skipped_for_the_next(service: HostService) -> None:
     """1. Python maps to a dead URL, then the live service. 2. Two submissions.
     Expected: the first fails over to the live URL; the second starts at the live one."""
     dead = f"http://127.0.0.1:{free_port()}"
@@ -167,7 +160,7 @@ def test_a_dead_url_of_a_language_is_skipped_for_the_next(service: RunningServic
     assert [a.url for a in second.attempts] == [service.url]
 
 
-def test_request_errors_are_typed_and_never_retried(service: RunningService) -> None:
+def test_request_errors_are_typed_and_never_retried(service: HostService) -> None:
     """1. A language the service does not offer; a request field the service does not know yet
     (issue 10's expected_stdout, passed through as given); a language with no route.
     Expected: BadRequest with the service's code after one attempt each; NoRoute with none."""

@@ -1,13 +1,14 @@
 """The language images under a real Docker engine: metadata, contents, and the service in a
 container of the replica's size (--cpus 0.5 --memory 1g, default capabilities and seccomp)."""
 
+import json
 import subprocess
 import time
 
 import pytest
 
-from tests.conftest import LANGUAGES, program
-from tests.images.conftest import BASE_IMAGE, IMAGES, Container, inspect
+from executor.testing import ContainerService
+from tests.support import BASE_IMAGE, IMAGES, LANGUAGES, program
 
 pytestmark = pytest.mark.docker
 
@@ -165,77 +166,93 @@ def test_javac_class_data_sharing_archive_maps(docker: str, images: dict[str, st
 # -- a running container of each language image ------------------------------------------------
 
 
-def test_health_ready_and_runtimes(container: Container) -> None:
+def test_health_ready_and_runtimes(container: ContainerService, language: str) -> None:
     """/healthz and /readyz answer 200, and /runtimes offers the image's language alone."""
-    assert container.get("/healthz")[0] == 200
-    assert container.get("/readyz")[0] == 200
-    status, runtimes = container.get("/runtimes")
-    assert status == 200
+    assert container.client.get("/healthz").status_code == 200
+    assert container.client.get("/readyz").status_code == 200
+    response = container.client.get("/runtimes")
+    assert response.status_code == 200
+    runtimes = response.json()
     assert isinstance(runtimes, list)
-    assert [runtime["language"] for runtime in runtimes] == [container.language]
+    assert [runtime["language"] for runtime in runtimes] == [language]
 
 
-def test_healthcheck_command_passes(container: Container) -> None:
+def test_healthcheck_command_passes(container: ContainerService) -> None:
     test = inspect(container.docker, container.image)["Config"]["Healthcheck"]["Test"]
     done = container.exec(*test[1:])
     assert done.returncode == 0, done.stderr
 
 
-def test_hello_world(container: Container) -> None:
-    result = container.execute(program(container.language, "hello"))
+def test_hello_world(container: ContainerService, language: str) -> None:
+    result = run(container, language, "hello")
     assert result["status"] == "ok", result
     assert result["stdout"] == "Hello, world!\n"
     assert result["exit_code"] == 0
 
 
-def test_stdin_echo(container: Container) -> None:
+def test_stdin_echo(container: ContainerService, language: str) -> None:
     text = "line one\nline two ünïcödé\n" * 100
-    result = container.execute({**program(container.language, "echo_stdin"), "stdin": text})
+    result = run(container, language, "echo_stdin", stdin=text)
     assert result["status"] == "ok", result
     assert result["stdout"] == text
 
 
-def test_cpu_spin_is_time_limit_exceeded(container: Container) -> None:
+def test_cpu_spin_is_time_limit_exceeded(container: ContainerService, language: str) -> None:
     """1. A program spins on the CPU under a 1 s CPU limit (10 s wall).
     Expected: time_limit_exceeded, stopped near 1 s of CPU, long before the wall limit."""
-    result = container.execute({**program(container.language, "spin"), "limits": SPIN_LIMITS})
+    result = run(container, language, "spin", limits=SPIN_LIMITS)
     assert result["status"] == "time_limit_exceeded", result
     assert result["wall_time_ms"] < SPIN_LIMITS["wall_time_ms"]
     assert_contained(container)
 
 
-def test_allocation_past_the_limit_is_memory_limit_exceeded(container: Container) -> None:
+def test_allocation_past_the_limit_is_memory_limit_exceeded(
+    container: ContainerService, language: str
+) -> None:
     """1. A program allocates 1 MB blocks without end under a 128 MB limit.
     Expected: memory_limit_exceeded; the container (1 GB) is neither killed nor restarted."""
-    result = container.execute(
-        {**program(container.language, "memory_hog"), "limits": MEMORY_LIMITS}
-    )
+    result = run(container, language, "memory_hog", limits=MEMORY_LIMITS)
     assert result["status"] == "memory_limit_exceeded", result
     assert_contained(container)
 
 
-def test_fork_bomb_is_contained(container: Container) -> None:
+def test_fork_bomb_is_contained(container: ContainerService, language: str) -> None:
     """1. A program forks (or spawns itself) without end under a 32-process limit.
     2. It ends within its wall limit. 3. Nothing of it is left in the container.
     4. The next hello world runs normally."""
     started = time.monotonic()
-    result = container.execute({**program(container.language, "fork_bomb"), "limits": BOMB_LIMITS})
+    result = run(container, language, "fork_bomb", limits=BOMB_LIMITS)
     elapsed_s = time.monotonic() - started
     assert result["status"] in {"time_limit_exceeded", "memory_limit_exceeded", "runtime_error"}
     assert result["wall_time_ms"] <= BOMB_LIMITS["wall_time_ms"] + MARGIN_MS, result
     budget_s = (BOMB_LIMITS["wall_time_ms"] + MARGIN_MS) / 1000
-    assert elapsed_s < budget_s + COMPILE_ALLOWANCE_S[container.language]
+    assert elapsed_s < budget_s + COMPILE_ALLOWANCE_S[language]
     assert_contained(container)
-    hello = container.execute(program(container.language, "hello"))
+    hello = run(container, language, "hello")
     assert hello["status"] == "ok", hello
     assert hello["stdout"] == "Hello, world!\n"
 
 
-def assert_contained(container: Container) -> None:
+def run(container: ContainerService, language: str, case: str, **extra: object) -> dict:
+    """POST /execute of tests/programs/<language>/<case> with ``extra``; the answer of a 200."""
+    return container.execute({"language": language, **program(language, case), **extra})
+
+
+def inspect(docker: str, name: str) -> dict:
+    """``docker inspect`` of an image or a container."""
+    done = subprocess.run(
+        [docker, "inspect", name], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)[0]
+
+
+def assert_contained(container: ContainerService) -> None:
     """The run left no process under the run uids and no zombie, and the container still runs
     its first start. (The service's own helpers, such as a warm compiler, run outside the pool.)"""
-    status, info = container.get("/info")
-    assert status == 200
+    response = container.client.get("/info")
+    assert response.status_code == 200
+    info = response.json()
     assert isinstance(info, dict)
     pool = info["isolation"]["uid_pool"]
     assert pool is not None, "no uid pool: runs would share the service's uid in the container"
@@ -251,4 +268,4 @@ def assert_contained(container: Container) -> None:
     assert leftovers.stdout == "", f"left in the container:\n{leftovers.stdout}"
     state = container.state()
     assert state["Running"] and not state["OOMKilled"] and not state["Restarting"], state
-    assert container.get("/healthz")[0] == 200
+    assert container.client.get("/healthz").status_code == 200

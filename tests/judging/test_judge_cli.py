@@ -25,7 +25,7 @@ from executor.judging.judge_cli import (
 )
 from executor.judging.models import Verdict
 from executor.judging.package import Problem, Submission, read_problem
-from tests.conftest import Service, start_service, stop_service
+from tests.support import Service, start_service, stop_service
 
 PROBLEMS = Path(__file__).parent.parent / "problems"
 

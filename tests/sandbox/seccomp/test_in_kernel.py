@@ -419,6 +419,7 @@ print(os.getuid(), status["NoNewPrivs"], status["Seccomp"], family)
     assert answer(completed) == "65534 1 2 EPERM"
 
 
+@pytest.mark.system
 def test_spawning_from_a_busy_multithreaded_parent_works(filt: SpawnHelper) -> None:
     """1. Keep four threads allocating in this process. 2. Spawn children with the filter.
 
@@ -459,12 +460,14 @@ def test_node_falls_back_when_io_uring_is_refused(filt: SpawnHelper) -> None:
     assert answer(completed) == "read"
 
 
+@pytest.mark.system
 def test_java_version_runs(filt: SpawnHelper) -> None:
     completed = run_command([require_tool("java"), "-version"], filt=filt)
     assert completed.returncode == 0, completed.stderr
     assert "version" in completed.stderr
 
 
+@pytest.mark.system
 def test_java_compiles_and_runs_threads(filt: SpawnHelper, tmp_path: Path) -> None:
     """1. Launch a single-file Java program (javac runs inside the JVM). 2. It joins a thread.
 

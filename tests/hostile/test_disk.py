@@ -1,0 +1,58 @@
+"""Disk, files and descriptors: the file-size and descriptor limits hold everywhere a run can
+write, deep trees are removed, and stdin cannot be written."""
+
+from tests.hostile.support import QUICK, Hostile, assert_contained, lines
+
+
+def test_disk_fill(hostile: Hostile) -> None:
+    """1. Under a 256 KB file-size limit, write past it in the workspace, HOME, TMPDIR, /tmp,
+    /var/tmp, /dev/shm and /run/lock; then leave eight files at the limit in each.
+    Expected: ok, every place refused at 256 KB with EFBIG; every file removed afterwards."""
+    limits = {"file_size_kb": 256, "time_ms": 5000, "wall_time_ms": 8000}
+    result = hostile.run("python", "hostile_disk_fill", limits=limits)
+    assert result["status"] == "ok", result
+    outcomes = lines(result)
+    assert set(outcomes) == {"workspace", "HOME", "TMPDIR", "/tmp", "/var/tmp", "/dev/shm",
+                             "/run/lock"}  # fmt: skip
+    assert set(outcomes.values()) == {"EFBIG at 256 KB"}, result
+    assert_contained(hostile)
+
+
+def test_deep_directory_tree(hostile: Hostile) -> None:
+    """1. Nest 1500 directories (deeper than Python's recursion limit) in the workspace, /tmp
+    and /var/tmp, with a file at the bottom of each. 2. The service removes them.
+    3. Nest 1500 in /dev/shm. Expected: ok (not a 500 from the cleanup), nothing of the trees
+    left; in a shared, memory-backed /dev/shm a tree too deep to measure is
+    memory_limit_exceeded, in a private disk-backed one ok."""
+    args = ["1500", ".", "/tmp", "/var/tmp"]
+    # 4,500 mkdir calls take a few hundred ms of system time; leave room on a loaded machine.
+    roomy = {"time_ms": 5000, "wall_time_ms": 10000}
+    result = hostile.run("python", "hostile_deep_tree", args=args, limits=roomy)
+    assert (result["status"], result["stdout"]) == ("ok", "nested 1500 deep\n"), result
+    assert_contained(hostile)
+    result = hostile.run("python", "hostile_deep_tree", args=["1500", "/dev/shm"], limits=roomy)
+    shm_private = hostile.layer("namespaces")["active"]
+    assert result["status"] == ("ok" if shm_private else "memory_limit_exceeded"), result
+    assert_contained(hostile)
+
+
+def test_fd_exhaustion(hostile: Hostile) -> None:
+    """1. Open /dev/null until refused. Expected: ok, EMFILE before 256 descriptors."""
+    result = hostile.run("python", "hostile_fd_exhaustion", limits=QUICK)
+    assert result["status"] == "ok", result
+    words = result["stdout"].split()
+    assert words[0] == "refused" and words[-1] == "EMFILE", result
+    assert int(words[2]) < 256
+    assert_contained(hostile)
+
+
+def test_stdin_is_read_only(hostile: Hostile) -> None:
+    """1. Read stdin (the service's in-memory file), then write to it, extend it to 64 KB and
+    reopen it through /proc/self/fd/0 for writing. Expected: ok; the read sees the input and
+    every change is refused (a sealed file is not a memory store outside the limits)."""
+    result = hostile.run("python", "hostile_stdin_write", stdin="input", limits=QUICK)
+    assert result["status"] == "ok", result
+    outcomes = lines(result)
+    assert outcomes.pop("read") == "5"
+    assert all(v in ("EBADF", "EPERM", "EACCES", "EINVAL") for v in outcomes.values()), result
+    assert_contained(hostile)
