@@ -13,18 +13,20 @@
  *                    the service (which cannot raise its own priority in a container); a run
  *                    cannot leave it (that needs RLIMIT_NICE, which stays 0)
  *   4. umask 077:    always: what a run creates is its own unless it says otherwise
+ *   5. keeper:       with -R FD, fork once more, still as root: the child goes on, the helper
+ *                    waits for it, writes the child's peak resident memory ("maxrss KB\n",
+ *                    from wait4) to FD and ends the same way (same exit code, or killed by
+ *                    the same signal). The helper was started from the service by vfork, so
+ *                    its own peak is the service's; a fresh child's is the program's alone.
+ *                    As root, the keeper is out of reach of the run's kill(-1).
  *   ---- root ends here ----
- *   5. identity:     -u UID -g GID: no supplementary groups, real = effective = saved ids
- *   6. no_new_privs: always
- *   7. landlock:     -L ABI with -W DIR (everything beneath), -S DIR (regular files only: make,
+ *   6. identity:     -u UID -g GID: no supplementary groups, real = effective = saved ids
+ *   7. no_new_privs: always
+ *   8. landlock:     -L ABI with -W DIR (everything beneath), -S DIR (regular files only: make,
  *                    read, write, remove; no directories, sockets or FIFOs) and -D FILE (read
  *                    and write): the rest of the filesystem becomes read-only; with ABI >= 6,
  *                    abstract AF_UNIX sockets and signals are scoped to the run's own domain
- *   8. seccomp:      -s FD: a BPF program (struct sock_filter array) read from FD at offset 0
- *   9. with -R FD, fork once more: the child goes on to exec, the helper waits for it, writes
- *      the child's peak resident memory ("maxrss KB\n", from wait4) to FD and ends the same way
- *      (same exit code, or killed by the same signal). The helper was started from the service
- *      by vfork, so its own peak is the service's; a fresh child's is the program's alone.
+ *   9. seccomp:      -s FD: a BPF program (struct sock_filter array) read from FD at offset 0
  *  10. execve(argv after "--") with the environment the helper was given; with -c instead,
  *      check the filter (socket() refused with EPERM, socketpair(AF_UNIX) allowed) and exit
  *      0, so the service can probe the layer without starting a program
@@ -480,6 +482,8 @@ int main(int argc, char **argv) {
         if (sched_setscheduler(0, SCHED_IDLE, &none) != 0) fail("sched_setscheduler");
     }
     umask(077);
+    /* The keeper (-R) forks here, while still root: a run can neither signal nor trace it. */
+    if (result_fd >= 0) keep(result_fd);
     /* ---- root ends here ---- */
     if (uid >= 0) become((uid_t)uid, (gid_t)(gid >= 0 ? gid : uid));
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("no_new_privs");
@@ -507,7 +511,6 @@ int main(int argc, char **argv) {
             fail("seccomp check: socketpair(AF_UNIX) was refused");
         _exit(0);
     }
-    if (result_fd >= 0) keep(result_fd);
     execve(argv[optind], &argv[optind], environ);
     fail(argv[optind]);
     return 127;
