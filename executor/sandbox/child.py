@@ -112,6 +112,15 @@ def plan_child(
         private_tmp=private_tmp if namespaces else None,
         ipc_limits=IPC_NAMESPACE_LIMITS if flags & CLONE_NEWIPC else (),
         private_proc=bool(flags & CLONE_NEWNS),
-        landlock=LandlockPlan(abi=landlock_abi, whole=writable) if landlock_abi > 0 else None,
+        landlock=(
+            LandlockPlan(
+                abi=landlock_abi,
+                # The private /tmp is bound there from the run's directory, but Landlock follows
+                # paths through mounts, not through the directory it came from: name it too.
+                whole=(*writable, "/tmp") if namespaces and private_tmp else writable,
+            )
+            if landlock_abi > 0
+            else None
+        ),
         idle=idle,
     )

@@ -116,7 +116,9 @@ async def detect_isolation(
             "seccomp",
             filter_problem is None,
             filter_problem
-            or "no sockets but AF_UNIX, no ptrace, mount, keyring, bpf, io_uring, memfd",
+            or "no socket of any family (AF_UNIX socket pairs only), no ptrace, mount, "
+            "namespaces, keyring, bpf, io_uring, memfd, System V IPC, POSIX message queues or "
+            "legacy AIO",
         ),
         Layer(
             "landlock",

@@ -11,16 +11,24 @@ from tests.hostile.support import QUICK, RUN_ROOT, Hostile, assert_contained, li
 from tests.support import settled, wait_for
 
 
-def beside_run_a(hostile: Hostile, case: str, *, b_args: list[str]) -> tuple[dict, dict, str]:
-    """Run A (hostile_run_a, a secret in its workspace and on its command line) and, while it
-    waits, run B (``case``, with ``b_args`` and A's workspace path). Returns both results and
-    the secret."""
+def beside_run_a(
+    hostile: Hostile,
+    case: str,
+    *,
+    b_args: list[str],
+    a_case: str = "hostile_run_a",
+    a_args: tuple[str, ...] = (),
+) -> tuple[dict, dict, str]:
+    """Run A (``a_case``: a secret in its workspace and on its command line, then ``a_args``)
+    and, while it waits, run B (``case``, with ``b_args`` and A's workspace path). Returns both
+    results and the secret."""
     secret = f"a-secret-{secrets.token_hex(8)}"
     target = hostile.target()
     before = target.probe("listdir", RUN_ROOT)
     limits = {"time_ms": 5000, "wall_time_ms": 20000}
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        run_a = pool.submit(hostile.run, "python", "hostile_run_a", args=[secret], limits=limits)
+        args = [secret, *a_args]
+        run_a = pool.submit(hostile.run, "python", a_case, args=args, limits=limits)
         found: list[str | None] = [None]
 
         def a_box() -> str | None:
@@ -36,7 +44,7 @@ def beside_run_a(hostile: Hostile, case: str, *, b_args: list[str]) -> tuple[dic
             target.probe("write_text", f"{box}/release", "")
         result_a = run_a.result(timeout=30)
     assert result_a["status"] == "ok", result_a
-    assert result_a["stdout"].splitlines()[1:] == [
+    assert result_a["stdout"].splitlines()[-2:] == [
         "['a-secret.txt', 'main.py', 'release']",
         secret,
     ]
@@ -55,6 +63,25 @@ def test_another_runs_files(hostile: Hostile) -> None:
     outcomes = lines(result_b)
     assert {"list runs", "list A root", "read A secret", "create in A box"} <= set(outcomes)
     assert all(v in ("EACCES", "EPERM") for v in outcomes.values()), result_b
+    assert_contained(hostile)
+
+
+def test_a_concurrent_run_finds_no_file_and_no_socket_of_another(hostile: Hostile) -> None:
+    """1. Run A writes its secret into /tmp, /var/tmp, /dev/shm and /run/lock with the default
+    permissions, listens on an abstract AF_UNIX socket that answers with it, and waits. 2. Run
+    B, concurrently, reads those paths and connects to that socket. 3. The test releases A.
+    Expected: both ok; every one of B's attempts refused (A's files are its own: umask 077, or
+    out of reach: a private /tmp, or never made: Landlock; no socket at all: seccomp); A's
+    secret nowhere in B's output."""
+    token = secrets.token_hex(8)
+    result_a, result_b, secret = beside_run_a(
+        hostile, "hostile_share_b", b_args=[token], a_case="hostile_share_a", a_args=(token,)
+    )
+    assert result_b["status"] == "ok", result_b
+    assert secret not in result_b["stdout"] + result_b["stderr"], (result_a, result_b)
+    outcomes = lines(result_b)
+    assert len(outcomes) == 5 and not any(v.startswith("got") for v in outcomes.values())
+    assert lines(result_a)["abstract socket"] == "EPERM", result_a
     assert_contained(hostile)
 
 
@@ -90,7 +117,8 @@ def test_files_left_for_the_next_run(hostile: Hostile, tmp_path: Path) -> None:
     try:
         planted = hostile.run("python", "hostile_plant_files", args=[token, shared])
         assert planted["status"] == "ok", planted
-        assert f"planted {shared}/{token}" in planted["stdout"], planted
+        # Planted, or refused where the shared places are read-only (Landlock).
+        assert f"{shared}/{token}" in planted["stdout"], planted
         settled(hostile.service)
         assert target.probe("listdir", shared) == []
         for _ in range(len(hostile.pool)):

@@ -46,17 +46,26 @@ def test_layers_match_the_capabilities(hostile: Hostile) -> None:
 
 
 def test_info_lists_layers_with_reasons(hostile: Hostile) -> None:
-    """1. GET /info of each service under attack. Expected: uid_drop, seccomp and namespaces,
-    each with a boolean and a non-empty reason; a uid pool with a uid per concurrent run (4 as
-    the host services are set; a replica's default in a container); the mode."""
+    """1. GET /info of each service under attack. Expected: uid_drop, seccomp, landlock,
+    namespaces and scheduling, each with a boolean and a non-empty reason; here (kernel 6.18)
+    Landlock with socket and signal scoping, and SCHED_IDLE, in every mode; a uid pool with a
+    uid per concurrent run (4 as the host services are set; a replica's default in a
+    container), all usable; the mode."""
     bases = set()
     for target in hostile.each():
         body = target.service.client.get("/info").json()
         info = body["isolation"]
         assert info["mode"] == "auto"
-        assert [layer["name"] for layer in info["layers"]] == ["uid_drop", "seccomp", "namespaces"]
+        names = ["uid_drop", "seccomp", "landlock", "namespaces", "scheduling"]
+        assert [layer["name"] for layer in info["layers"]] == names
         for layer in info["layers"]:
             assert isinstance(layer["active"], bool) and layer["detail"].strip()
+        layers = {layer["name"]: layer for layer in info["layers"]}
+        assert layers["landlock"]["active"], layers["landlock"]
+        assert "scoped to the run" in layers["landlock"]["detail"]
+        assert layers["scheduling"]["active"], layers["scheduling"]
+        assert info["uid_pool"]["usable"] == info["uid_pool"]["size"]
+        assert info["uid_pool"]["retired"] == []
         assert info["uid_pool"]["size"] == body["load"]["concurrency"]
         if hostile.mode == CONTAINER:
             assert info["uid_pool"]["size"] >= 2  # the replica's default, at least 2

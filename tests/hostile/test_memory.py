@@ -36,7 +36,8 @@ def test_memory_in_shm_files(hostile: Hostile) -> None:
     namespaces); where the run has a private, disk-backed /dev/shm, ok; the files are removed
     either way."""
     memory_mb = min(128, hostile.target().probe("capacity_mb", "/dev/shm") * 3 // 4)
-    limits = {"memory_mb": memory_mb, "file_size_kb": 65536, "time_ms": 5000, "wall_time_ms": 8000}
+    limits = {"memory_mb": memory_mb, "file_size_kb": 65536, "time_ms": 5000,
+              "wall_time_ms": 8000, "disk_mb": 1024}  # fmt: skip
     result = hostile.run("python", "hostile_shm_fill", args=["512"], limits=limits)
     if hostile.layer("namespaces")["active"]:
         assert (result["status"], result["stdout"]) == ("ok", "wrote 512 MB\n"), result
@@ -95,12 +96,16 @@ def test_memfd_cannot_kill_the_replica(language_images: tuple[str, dict[str, str
 def test_memory_in_sysv_shm(hostile: Hostile) -> None:
     """1. Create four 64 MB System V shared memory segments, fill each, detach, exit, under a
     128 MB limit: a segment belongs to no process and outlives them all.
-    Expected, in the service's IPC namespace (no namespaces): memory_limit_exceeded, the
-    segments counted; in a private one: ok, each segment destroyed once detached (so at most one,
-    attached and counted, exists at a time). No segment left afterwards either way."""
+    Expected: refused (ENOSYS: the seccomp layer answers as a kernel without System V IPC);
+    without seccomp, in the service's IPC namespace: memory_limit_exceeded, the segments
+    counted; in a private one: ok, each segment destroyed once detached. No segment left
+    afterwards either way."""
     limits = {"memory_mb": 128, "time_ms": 5000, "wall_time_ms": 8000}
     result = hostile.run("python", "hostile_sysv_shm", args=["64", "4"], limits=limits)
-    if hostile.layer("namespaces")["active"]:
+    if hostile.layer("seccomp")["active"]:
+        expected = ("ok", "shmget refused: ENOSYS\nmade 0 segments of 64 MB, 0 still alive\n")
+        assert (result["status"], result["stdout"]) == expected, result
+    elif hostile.layer("namespaces")["active"]:
         expected = ("ok", "made 4 segments of 64 MB, 0 still alive\n")
         assert (result["status"], result["stdout"]) == expected, result
     else:

@@ -12,7 +12,8 @@ def test_network_python(hostile: Hostile) -> None:
     assert result["status"] == "ok", result
     outcomes = lines(result)
     assert outcomes.pop("unix pair") == "allowed"
-    assert outcomes.pop("docker.sock") in ("EACCES", "ENOENT", "ECONNREFUSED")
+    # No socket of any family can even be made: the Docker socket is out of reach as well.
+    assert outcomes.pop("docker.sock") == "EPERM"
     assert set(outcomes.values()) == {"EPERM"}, result
     assert_contained(hostile)
 

@@ -26,9 +26,9 @@ for name, place in places.items():
     except OSError as exc:
         print(f"{name}: {errno.errorcode[exc.errno]} at {written // 1024} KB")
     for i in range(8):
-        with open(f"{path}-{i}", "wb", buffering=0) as f:
-            try:
+        try:
+            with open(f"{path}-{i}", "wb", buffering=0) as f:
                 while True:
                     f.write(chunk)
-            except OSError:
-                pass
+        except OSError:
+            pass

@@ -30,8 +30,12 @@ for name in ("stdout", "stderr", "output.txt", "Main.class"):
     os.symlink(secret, name)
 os.symlink(secret, os.path.join(os.environ["HOME"], ".bashrc"))
 os.symlink(secret, os.path.join(os.environ["TMPDIR"], "tmpfile"))
-os.symlink(secret, f"/tmp/hostile-link-{os.getuid()}")
-os.symlink(os.path.dirname(secret), f"/tmp/hostile-dirlink-{os.getuid()}")
+# Where a shared /tmp is read-only (Landlock), these are refused: that is fine too.
+attempt("link in /tmp", lambda: os.symlink(secret, f"/tmp/hostile-link-{os.getuid()}"))
+attempt(
+    "dirlink in /tmp",
+    lambda: os.symlink(os.path.dirname(secret), f"/tmp/hostile-dirlink-{os.getuid()}"),
+)
 # Swap the run's own directories for links to the secret's directory and to the secret.
 os.rename(box, box + ".orig")
 os.symlink(os.path.dirname(secret), box)
