@@ -50,7 +50,12 @@ class Pipeline:
             outcome = await box.run(
                 argv, limits=submission.limits, stdin=submission.stdin, env=plan.env
             )
-        verdict = decide(outcome, limits=submission.limits, oom_markers=plan.oom_markers)
+        verdict = decide(
+            outcome,
+            limits=submission.limits,
+            oom_markers=plan.oom_markers,
+            process_limit_markers=plan.process_limit_markers,
+        )
         return _response(submission, verdict, outcome=outcome, compiled=compiled)
 
     async def _compile(self, submission: Submission, box: Box, *, main_class: str) -> CompileResult:

@@ -31,7 +31,11 @@ class Verdict:
 
 
 def decide(
-    outcome: Outcome, *, limits: ResourceLimits, oom_markers: tuple[re.Pattern[str], ...]
+    outcome: Outcome,
+    *,
+    limits: ResourceLimits,
+    oom_markers: tuple[re.Pattern[str], ...],
+    process_limit_markers: tuple[re.Pattern[str], ...] = (),
 ) -> Verdict:
     """The verdict of a run, in this order; a limit status only with evidence that the limit
     was reached:
@@ -44,7 +48,8 @@ def decide(
        used (a program can print the message, but not fake its peak);
     4. its CPU time passed the limit (a SIGXCPU it sent itself is not evidence);
     5. exit 0 is ``ok``; any other exit or signal is ``runtime_error``, with a message when the
-       tree reached its process limit.
+       tree reached its process limit (seen by the sampler, or reported by the runtime
+       (``process_limit_markers``) with at least half the limit's processes seen).
     """
     if outcome.killed_for is not None:
         return Verdict(
@@ -66,7 +71,7 @@ def decide(
     if (
         failed
         and outcome.memory_kb >= limits.memory_kb * MEMORY_EVIDENCE_FRACTION
-        and _reports_running_out(outcome.stderr, oom_markers)
+        and _stderr_reports(outcome.stderr, oom_markers)
     ):
         return Verdict(
             Status.MEMORY_LIMIT_EXCEEDED,
@@ -78,7 +83,10 @@ def decide(
         )
     if not failed:
         return Verdict(Status.OK)
-    if outcome.peak_tasks >= limits.processes:
+    if outcome.peak_tasks >= limits.processes or (
+        outcome.peak_tasks * 2 >= limits.processes
+        and _stderr_reports(outcome.stderr, process_limit_markers)
+    ):
         return Verdict(
             Status.RUNTIME_ERROR,
             f"reached the process limit ({limits.processes} processes and threads)",
@@ -120,8 +128,8 @@ def signal_name(number: int | None) -> str | None:
         return f"SIG{number}"
 
 
-def _reports_running_out(stderr: bytes, markers: tuple[re.Pattern[str], ...]) -> bool:
-    """Whether the tail of stderr holds the runtime's out-of-memory report (it prints it as it
+def _stderr_reports(stderr: bytes, markers: tuple[re.Pattern[str], ...]) -> bool:
+    """Whether the tail of stderr holds one of the runtime's own reports (it prints them as it
     dies, Node followed by a native stack trace; only stderr counts, where the runtimes write
     it; the tail keeps a flood cheap to scan)."""
     tail = stderr[-4096:].decode(errors="replace")

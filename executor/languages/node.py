@@ -24,6 +24,8 @@ def node_plan() -> LanguagePlan:
         # four Node workers 3.4 GB.
         address_space_slack_mb=4096,
         oom_markers=(re.compile(r"JavaScript heap out of memory"),),
+        # child_process's spawn and libuv's threads under RLIMIT_NPROC.
+        process_limit_markers=(re.compile(r"EAGAIN|Resource temporarily unavailable"),),
         self_test_source="console.log('hello');\nconsole.error(process.versions.node);\n",
         find_binaries=find_node,
     )

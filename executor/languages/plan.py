@@ -71,7 +71,10 @@ class LanguagePlan:
     sandbox know no language.
 
     oom_markers      regexes on stderr that show the runtime ran out of its memory cap; with a
-                     non-zero exit they make the verdict ``memory_limit_exceeded``.
+                     non-zero exit and the memory to show for it (verdict.py) they make the
+                     verdict ``memory_limit_exceeded``.
+    process_limit_markers  regexes on stderr that show a process or thread could not start;
+                     with a failure and many processes they name the process limit.
     """
 
     name: str
@@ -84,6 +87,7 @@ class LanguagePlan:
     memory_strategy: MemoryStrategy = MemoryStrategy.ADDRESS_SPACE
     address_space_slack_mb: int = 64
     oom_markers: tuple[re.Pattern[str], ...] = ()
+    process_limit_markers: tuple[re.Pattern[str], ...] = ()
     self_test_source: str = ""
     self_test_stdout: str = "hello\n"
     # The version the self-test prints on stderr (group 1), so that discovery starts the runtime

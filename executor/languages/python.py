@@ -25,6 +25,10 @@ def python_plan() -> LanguagePlan:
         memory_strategy=MemoryStrategy.ADDRESS_SPACE,
         address_space_slack_mb=64,
         oom_markers=(re.compile(r"^MemoryError", re.MULTILINE),),
+        # os.fork and threading's EAGAIN under RLIMIT_NPROC.
+        process_limit_markers=(
+            re.compile(r"Resource temporarily unavailable|can't start new thread"),
+        ),
         self_test_source=(
             "import sys\n"
             "print('hello')\n"

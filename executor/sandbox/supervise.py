@@ -124,6 +124,9 @@ class _Supervisor:
                 os.close(fd)
         self.pid = proc.pid
         sampler = self.sampler = TreeSampler(proc.pid, identity=self.identity, scanner=self.scanner)
+        if self.scanner is not None and self.identity is not None and self.plan.unshare_flags:
+            # In a network namespace of its own, its sockets are measured there.
+            self.scanner.enter_namespace(self.identity.uid, proc.pid)
         stdout = _Stream(out_r) if out_r is not None else None
         stderr = _Stream(err_r)
         streams = (stdout, stderr) if stdout is not None else (stderr,)

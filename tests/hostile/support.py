@@ -12,8 +12,10 @@ IPC and PID namespaces are its own). The checks the tests make as root beside th
 through the same probes, so each test reads the same in every mode.
 """
 
+import concurrent.futures
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,3 +189,17 @@ def lines(result: dict) -> dict[str, str]:
     """``name: outcome`` lines of a program's stdout as a dict."""
     pairs = (line.split(": ", 1) for line in result["stdout"].splitlines() if ": " in line)
     return {name: outcome for name, outcome in pairs}
+
+
+def health_latencies_while(h: Hostile, running: "concurrent.futures.Future[Any]") -> list[float]:
+    """Seconds each GET /healthz took, one after another, while ``running`` is not done (at
+    least one)."""
+    latencies = []
+    client = h.service.client
+    while True:
+        started = time.perf_counter()
+        assert client.get("/healthz").status_code == 200
+        latencies.append(time.perf_counter() - started)
+        if running.done():
+            return latencies
+        time.sleep(0.02)

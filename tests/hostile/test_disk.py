@@ -1,7 +1,16 @@
 """Disk, files and descriptors: the file-size and descriptor limits hold everywhere a run can
 write, deep trees are removed, and stdin cannot be written."""
 
-from tests.hostile.support import QUICK, Hostile, assert_contained, lines
+import concurrent.futures
+import statistics
+
+from tests.hostile.support import (
+    QUICK,
+    Hostile,
+    assert_contained,
+    health_latencies_while,
+    lines,
+)
 
 
 def read_only_shared_places(hostile: Hostile) -> tuple[str, ...]:
@@ -72,4 +81,36 @@ def test_stdin_is_read_only(hostile: Hostile) -> None:
     outcomes = lines(result)
     assert outcomes.pop("read") == "5"
     assert all(v in ("EBADF", "EPERM", "EACCES", "EINVAL") for v in outcomes.values()), result
+    assert_contained(hostile)
+
+
+def test_the_disk_budget_holds_while_the_run_runs(hostile: Hostile) -> None:
+    """1. Write 1,500 files of 1 MB (each under the file-size limit) in the workspace. 2. Make
+    200,000 empty files. Both under the default limits (256 MB, 4,096 files). Expected:
+    output_limit_exceeded each time, stopped long before the end (the budget is measured while
+    the run runs), the message naming the disk limit; everything removed."""
+    roomy = {"time_ms": 10000, "wall_time_ms": 20000}
+    for args in (["big", "1500"], ["empty", "200000"]):
+        result = hostile.run("python", "hostile_many_files", args=args, limits=roomy)
+        assert result["status"] == "output_limit_exceeded", result
+        assert result["message"] == "held more than 256 MB or 4096 files on disk", result
+        assert "made 1500 files" not in result["stdout"], result
+        assert "made 200000 files" not in result["stdout"], result
+    assert_contained(hostile)
+
+
+def test_files_in_dev_shm_count_against_the_disk_budget(hostile: Hostile) -> None:
+    """1. Make 60,000 empty files in /dev/shm (the shared tmpfs without a mount namespace).
+    Expected: output_limit_exceeded at the file count, and the service's /healthz stays fast
+    meanwhile (no scan of them runs on the event loop)."""
+    roomy = {"time_ms": 10000, "wall_time_ms": 20000}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        run = pool.submit(
+            hostile.run, "python", "hostile_many_files", args=["empty", "60000", "/dev/shm"],
+            limits=roomy,
+        )  # fmt: skip
+        latencies = health_latencies_while(hostile, run)
+        result = run.result()
+    assert result["status"] == "output_limit_exceeded", result
+    assert statistics.median(latencies) < 0.25, latencies
     assert_contained(hostile)

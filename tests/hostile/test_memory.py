@@ -1,6 +1,9 @@
 """Memory: a tree, a heap, /dev/shm files, memfds and System V segments count against the run's
 limit, and none of them can take the replica down."""
 
+import concurrent.futures
+import re
+
 import httpx
 import pytest
 
@@ -110,4 +113,76 @@ def test_memory_in_sysv_shm(hostile: Hostile) -> None:
         assert (result["status"], result["stdout"]) == expected, result
     else:
         assert result["status"] == "memory_limit_exceeded", result
+    assert_contained(hostile)
+
+
+def test_memory_pinned_in_socket_buffers(hostile: Hostile) -> None:
+    """1. Four processes pin 300 MB in AF_UNIX socket pair buffers (grown with SO_SNDBUF) under
+    a 32 MB limit, and hold it 3 s. Expected: memory_limit_exceeded (the kernel reports each
+    socket's queued bytes and owner; they count as the run's memory)."""
+    limits = {"memory_mb": 32, "time_ms": 5000, "wall_time_ms": 10000}
+    result = hostile.run("python", "hostile_socket_buffers", args=["300", "4"], limits=limits)
+    assert result["status"] == "memory_limit_exceeded", result
+    assert_contained(hostile)
+
+
+def test_page_tables_count_and_address_space_is_bounded(hostile: Hostile) -> None:
+    """1. Python maps 256 GB of address space it never writes and reads a byte every 2 MB.
+    2. Node allocates up to 16 ArrayBuffers of 4 GB and does the same. Both under 64 MB.
+    Expected: Python's mapping refused (RLIMIT_AS); Node refused past its address-space limit
+    (the limit plus 4 GB), its page tables within its memory limit or the run stopped at it."""
+    limits = {"memory_mb": 64, "time_ms": 5000, "wall_time_ms": 10000}
+    result = hostile.run("python", "hostile_page_tables", args=["256"], limits=limits)
+    assert result["status"] == "ok", result
+    assert result["stdout"] == "mmap of 256 GB refused: ENOMEM\n", result
+    result = hostile.run("node", "hostile_page_tables", args=["16"], limits=limits)
+    assert result["status"] in ("ok", "memory_limit_exceeded"), result
+    if result["status"] == "ok":
+        made, tables_kb = re.search(
+            r"made (\d+) buffers.*tables (\d+) kB", result["stdout"]
+        ).groups()
+        assert int(made) <= 1 and int(tables_kb) < 64 * 1024, result
+    assert_contained(hostile, language="node")
+
+
+def test_forked_processes_sharing_pages_are_not_a_memory_limit(hostile: Hostile) -> None:
+    """1. 48 forked Pythons, 2 MB of their own each, spin for 3 s under 256 MB (their resident
+    sizes add up to several hundred MB, nearly all pages shared with the parent). 2. Four
+    forked Pythons of 100 MB of their own each, under 256 MB. Expected: 1 ends at the time limit
+    (a judge's time limit, as DMOJ and codejail report it), never the memory limit; 2 is
+    memory_limit_exceeded (a real hog: its own pages count)."""
+    limits = {"memory_mb": 256, "processes": 64, "time_ms": 1000, "wall_time_ms": 5000}
+    result = hostile.run("python", "hostile_fork_tree", args=["48", "2", "spin"], limits=limits)
+    assert result["status"] == "time_limit_exceeded", result
+    limits = {"memory_mb": 256, "processes": 64, "time_ms": 5000, "wall_time_ms": 10000}
+    result = hostile.run("python", "hostile_fork_tree", args=["4", "100", "sleep"], limits=limits)
+    assert result["status"] == "memory_limit_exceeded", result
+    assert_contained(hostile)
+
+
+def test_runs_within_their_limits_never_meet_the_replicas(hostile: Hostile) -> None:
+    """1. Ask for more memory than the replica has for runs. 2. Two runs at once, each asking
+    700 MB and using 550 MB. Expected: 1 is a 422 saying it can never fit (in a 1 GB
+    container); 2: both ok, one after the other where they do not fit side by side (no
+    out-of-memory kill of a run within its limit)."""
+    target = hostile.target()
+    budget_mb = target.service.client.get("/info").json()["load"]["memory_budget_mb"]
+    if budget_mb < 1024:
+        body = {"language": "python", "code": "print(1)", "limits": {"memory_mb": 1024}}
+        response = target.service.client.post("/execute", json=body)
+        assert response.status_code == 422 and "can never fit" in response.text, response.text
+    limits = {"memory_mb": 700, "time_ms": 5000, "wall_time_ms": 20000}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = [
+            pool.submit(
+                hostile.run,
+                "python",
+                "hostile_fork_tree",
+                args=["1", "550", "sleep"],
+                limits=limits,
+            )
+            for _ in range(2)
+        ]
+        results = [run.result(timeout=120) for run in runs]
+    assert [r["status"] for r in results] == ["ok", "ok"], results
     assert_contained(hostile)

@@ -43,9 +43,12 @@ def java_plan() -> LanguagePlan:
             *JVM_FLAGS,
             "-Xmx{heap_mb}m",
             "-XX:+ExitOnOutOfMemoryError",
-            # The JVM's own messages (warnings, "Terminating due to ...OutOfMemoryError") go to
-            # stderr, never into the program's output.
+            # The JVM's own messages (warnings, "Terminating due to ...OutOfMemoryError", the
+            # unified log's "Failed to start thread") go to stderr, never into the program's
+            # output.
             "-XX:+DisplayVMOutputToStderr",
+            "-Xlog:disable",
+            "-Xlog:all=warning:stderr",
             # The JVM's temporary files go to /tmp whatever TMPDIR says; a run may write only
             # in its own directory.
             "-Djava.io.tmpdir={tmp_dir}",
@@ -60,6 +63,7 @@ def java_plan() -> LanguagePlan:
         address_space_slack_mb=4096,
         # Failing to start a thread is the process limit, not memory.
         oom_markers=(re.compile(r"java\.lang\.OutOfMemoryError(?!: unable to create native)"),),
+        process_limit_markers=(re.compile(r"unable to create native thread"),),
         self_test_source=(
             "public class Main {\n"
             "    public static void main(String[] args) {\n"
