@@ -117,10 +117,11 @@ def test_memory_in_sysv_shm(hostile: Hostile) -> None:
 
 
 def test_memory_pinned_in_socket_buffers(hostile: Hostile) -> None:
-    """1. Four processes pin 300 MB in AF_UNIX socket pair buffers (grown with SO_SNDBUF) under
-    a 32 MB limit, and hold it 3 s. Expected: memory_limit_exceeded (the kernel reports each
-    socket's queued bytes and owner; they count as the run's memory)."""
-    limits = {"memory_mb": 32, "time_ms": 5000, "wall_time_ms": 10000}
+    """1. Four processes (about 40 MB resident together) pin 300 MB in AF_UNIX socket pair
+    buffers (grown with SO_SNDBUF) under a 64 MB limit, and hold it 3 s. Expected:
+    memory_limit_exceeded (the kernel reports each socket's queued bytes and owner; they count
+    as the run's memory)."""
+    limits = {"memory_mb": 64, "time_ms": 5000, "wall_time_ms": 10000}
     result = hostile.run("python", "hostile_socket_buffers", args=["300", "4"], limits=limits)
     assert result["status"] == "memory_limit_exceeded", result
     assert_contained(hostile)
