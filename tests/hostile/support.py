@@ -124,6 +124,10 @@ class Hostile:
     def layer(self, name: str) -> dict:
         return next(x for x in self.info["isolation"]["layers"] if x["name"] == name)
 
+    def active(self, name: str) -> bool:
+        """Whether the layer ``name`` is active (False for one this service does not have)."""
+        return any(x["name"] == name and x["active"] for x in self.info["isolation"]["layers"])
+
     def run(self, language: str, case: str, **extra: object) -> dict:
         return run_program(self.target(language).service, language, case, **extra)
 

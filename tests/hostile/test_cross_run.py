@@ -18,6 +18,7 @@ def beside_run_a(
     b_args: list[str],
     a_case: str = "hostile_run_a",
     a_args: tuple[str, ...] = (),
+    b_limits: dict[str, int] | None = None,
 ) -> tuple[dict, dict, str]:
     """Run A (``a_case``: a secret in its workspace and on its command line, then ``a_args``)
     and, while it waits, run B (``case``, with ``b_args`` and A's workspace path). Returns both
@@ -39,7 +40,8 @@ def beside_run_a(
         box = found[0]
         assert box is not None, run_a.result()
         try:
-            result_b = hostile.run("python", case, args=[*b_args, box], limits=QUICK)
+            limits_b = {**QUICK, **(b_limits or {})}
+            result_b = hostile.run("python", case, args=[*b_args, box], limits=limits_b)
         finally:
             target.probe("write_text", f"{box}/release", "")
         result_a = run_a.result(timeout=30)
@@ -157,3 +159,29 @@ def test_planted_symlinks_and_fifos(hostile: Hostile) -> None:
         assert_contained(hostile)
     finally:
         target.probe("remove", secret)
+
+
+def test_files_hidden_deep_in_another_runs_directory_count_and_go(hostile: Hostile) -> None:
+    """1. Run A makes a chain of seven world-writable directories in /dev/shm and waits. 2. Run
+    B, concurrently, writes 40 MB at the bottom (tmpfs: memory), under a 24 MB limit, and holds
+    it. 3. The test releases A. Expected: A's directories refused (Landlock: no directories in
+    /dev/shm), or else B is memory_limit_exceeded (its files counted at any depth below
+    others' directories); nothing of either left afterwards."""
+    token = secrets.token_hex(8)
+    limits = {"memory_mb": 24, "file_size_kb": 65536}
+    result_a, result_b, _ = beside_run_a(
+        hostile,
+        "hostile_nest_b",
+        b_args=[token],
+        a_case="hostile_nest_a",
+        a_args=(token,),
+        b_limits=limits,
+    )
+    made = lines(result_a)["mkdir"] == "made"
+    if hostile.active("landlock") and not hostile.active("namespaces"):
+        assert not made, result_a
+    if made and not hostile.active("namespaces"):
+        assert result_b["status"] == "memory_limit_exceeded", result_b
+    else:
+        assert result_b["status"] == "ok", result_b
+    assert_contained(hostile)

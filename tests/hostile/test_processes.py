@@ -1,9 +1,17 @@
 """Processes, threads and CPU: fork bombs, thread bombs and spinning trees stop at their limits,
 and nothing of them is left."""
 
+import concurrent.futures
+
 import pytest
 
-from tests.hostile.support import MARGIN_MS, QUICK, Hostile, assert_contained
+from tests.hostile.support import (
+    MARGIN_MS,
+    QUICK,
+    Hostile,
+    assert_contained,
+    health_latencies_while,
+)
 
 
 @pytest.mark.parametrize("language", ["python", "node"])
@@ -48,4 +56,23 @@ def test_cpu_spin_in_several_processes(hostile: Hostile) -> None:
     assert result["status"] == "time_limit_exceeded", result
     assert result["time_ms"] >= 1000
     assert result["wall_time_ms"] < 5000
+    assert_contained(hostile)
+
+
+def test_spinning_runs_never_delay_the_service(hostile: Hostile) -> None:
+    """1. Two runs at once, each spinning in 60 processes for its whole CPU limit. 2. GET
+    /healthz one after another meanwhile. Expected: both time_limit_exceeded; /healthz p90
+    under 1 s and none over 2 s (runs are SCHED_IDLE: the service's own work comes first)."""
+    limits = {"processes": 64, "memory_mb": 512, "time_ms": 4000, "wall_time_ms": 6000}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = [
+            pool.submit(hostile.run, "python", "hostile_spin_many", args=["60"], limits=limits)
+            for _ in range(2)
+        ]
+        latencies = health_latencies_while(hostile, runs[1])
+        results = [run.result() for run in runs]
+    assert [r["status"] for r in results] == ["time_limit_exceeded"] * 2, results
+    latencies.sort()
+    p90 = latencies[int(len(latencies) * 0.9)]
+    assert p90 < 1.0 and latencies[-1] < 2.0, latencies
     assert_contained(hostile)

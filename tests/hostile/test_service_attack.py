@@ -61,3 +61,15 @@ def test_write_the_services_code(hostile: Hostile) -> None:
     assert any(outcome != "ENOENT" for outcome in outcomes.values()), result
     assert target.probe("marked_files", code["repo"], mark) == []
     assert_contained(hostile)
+
+
+def test_a_host_wide_kernel_budget_is_refused(hostile: Hostile) -> None:
+    """1. Take legacy AIO events with io_setup, 1024 at a time (aio-max-nr is one budget for
+    every container on the host: taking it all made AIO fail outside the container).
+    Expected: ok, io_setup refused with ENOSYS at once, nothing taken."""
+    result = hostile.run("python", "hostile_aio", limits=QUICK)
+    assert (result["status"], result["stdout"]) == (
+        "ok",
+        "io_setup refused: ENOSYS\ntook 0 AIO events\n",
+    ), result
+    assert_contained(hostile)
