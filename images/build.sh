@@ -154,7 +154,7 @@ build_image() {
     shift 3
     local started=$SECONDS
     log "building $name"
-    local secret=() build_log="$CACHE_DIR/build-${name%%:*}.log"
+    local secret=() build_log="$CACHE_DIR/build-${name%%:*}-$IMAGE_TAG.log"
     if [[ -r $CA_BUNDLE ]]; then secret=(--secret "id=cacert,src=$CA_BUNDLE"); fi
     "$DOCKER" build --progress=plain "${secret[@]}" \
         -f "$dockerfile" -t "$name" "$@" "$context" >"$build_log" 2>&1 || {
