@@ -14,6 +14,12 @@ pytestmark = pytest.mark.docker
 
 ENTRYPOINT = ["/opt/executor/bin/executor", "serve", "--host", "0.0.0.0", "--port", "8080"]
 JAVAC_CDS_ARCHIVE = "/usr/lib/jvm/java-21-openjdk-amd64/lib/server/javac.jsa"
+# What the Node image's node says of itself: its LTS codename (false for a Current release),
+# whether V8's startup snapshot is built in, and its path.
+NODE_BUILD_SCRIPT = (
+    "console.log(JSON.stringify({lts: process.release.lts || false,"
+    " snapshot: process.config.variables.node_use_node_snapshot, path: process.execPath}))"
+)
 PYTHON_IMAGE_MAX_BYTES = 150 * 10**6
 EXECUTOR_LAYER_MAX_BYTES = 30 * 10**6
 SPIN_LIMITS = {"time_ms": 1000, "wall_time_ms": 10000}
@@ -161,6 +167,35 @@ def test_javac_class_data_sharing_archive_maps(docker: str, images: dict[str, st
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_node_is_an_official_lts_build_with_the_startup_snapshot(
+    docker: str, images: dict[str, str]
+) -> None:
+    """The Node image's node is an LTS release built with V8's startup snapshot (Debian's is
+    not, and costs several times the CPU per start), installed alone: no npm."""
+    done = docker_run(docker, images["node"], "node", "-e", NODE_BUILD_SCRIPT)
+    assert done.returncode == 0, done.stderr
+    build = json.loads(done.stdout)
+    assert build["lts"], build
+    assert build["snapshot"] is True, build
+    assert build["path"] == "/usr/local/bin/node"
+    npm = docker_run(docker, images["node"], "sh", "-c", "command -v npm npx corepack")
+    assert npm.stdout == ""
+
+
+def docker_run(docker: str, image: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``argv`` in a throwaway container of ``image`` without network, stdin empty; what it
+    prints decoded, undecodable bytes replaced."""
+    return subprocess.run(
+        [docker, "run", "--rm", "--network", "none", "--entrypoint", argv[0], image, *argv[1:]],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=120,
+        check=False,
+    )
 
 
 # -- a running container of each language image ------------------------------------------------
