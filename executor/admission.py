@@ -14,7 +14,9 @@ class Admission:
 
     ``memory_budget_kb`` is what the replica has for runs once the service has its share: the
     memory limits of the submissions running at once never add up to more, so runs within
-    their limits never meet the replica's own limit (and its out-of-memory killer).
+    their limits never meet the replica's own limit (and its out-of-memory killer). ``idle`` is
+    set while no submission runs or waits: background work waits on it so as not to compete
+    with submissions for the CPU.
     """
 
     def __init__(self, *, concurrency: int, queue_size: int, memory_budget_kb: int) -> None:
@@ -23,6 +25,8 @@ class Admission:
         self.memory_budget_kb = memory_budget_kb
         self.running = 0
         self.reserved_kb = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
         self._queue: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
 
     @property
@@ -92,11 +96,14 @@ class Admission:
     def _take(self, memory_kb: int) -> None:
         self.running += 1
         self.reserved_kb += memory_kb
+        self.idle.clear()
 
     def _release(self, memory_kb: int) -> None:
         self.running -= 1
         self.reserved_kb -= memory_kb
         self._dispatch()
+        if self.running == 0 and not self._queue:
+            self.idle.set()
 
     def _dispatch(self) -> None:
         """Let in the submissions at the head of the line while they fit (first come, first

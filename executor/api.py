@@ -58,7 +58,12 @@ async def info(request: Request) -> JSONResponse:
             for name in LIMIT_NAMES
         },
         "warm_compilers": {
-            language: {"ready": server.ready, "starts": server.starts}
+            language: {
+                "ready": server.ready,
+                "starts": server.starts,
+                "compiles": server.compiles,
+                "warm_ups_left": server.warm_ups_left,
+            }
             for language, server in service.warm_servers.items()
         },
         "load": service.load(),

@@ -92,6 +92,7 @@ class ExecutionService:
                     runtime.toolchain,
                     sandbox=self.sandbox,
                     limits=compile_limits(plan, settings=self.settings),
+                    idle=self.admission.idle,
                 )
                 self.warm_servers[runtime.language] = server
                 await server.start()

@@ -221,9 +221,10 @@ class RunningService(abc.ABC):
         return info
 
     def warm_compilers_ready(self) -> bool:
-        """Whether every warm compiler /info lists (Java's javac server) is ready."""
+        """Whether every warm compiler /info lists (Java's javac server) is ready and has done
+        its warm-up compiles."""
         warm = self.info().get("warm_compilers") or {}
-        return all(state.get("ready") for state in warm.values())
+        return all(state.get("ready") and not state.get("warm_ups_left") for state in warm.values())
 
     def wait_ready(
         self, *, timeout_s: float = READY_TIMEOUT_S, poll_interval_s: float = POLL_INTERVAL_S

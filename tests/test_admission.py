@@ -110,3 +110,31 @@ def test_a_cancelled_waiter_leaves_the_line_and_gives_back_what_it_was_given() -
         assert (admission.running, admission.reserved_kb) == (0, 0)
 
     asyncio.run(scenario())
+
+
+def test_idle_is_set_only_while_no_submission_runs_or_waits() -> None:
+    """1. One slot. 2. A submission runs, a second waits behind it. 3. Both end.
+    Expected: ``idle`` is clear from the first start until the last end, then set again."""
+
+    async def scenario() -> list[bool]:
+        admission = Admission(concurrency=1, queue_size=4, memory_budget_kb=512 * MB)
+        seen = [admission.idle.is_set()]
+        release = {name: asyncio.Event() for name in "ab"}
+
+        async def submission(name: str) -> None:
+            async with admission.slot(memory_kb=100 * MB):
+                await release[name].wait()
+
+        tasks = [asyncio.create_task(submission(n)) for n in "ab"]
+        await asyncio.sleep(0.01)
+        seen.append(admission.idle.is_set())
+        release["a"].set()
+        await asyncio.sleep(0.01)
+        assert admission.running == 1 and admission.waiting == 0
+        seen.append(admission.idle.is_set())
+        release["b"].set()
+        await asyncio.gather(*tasks)
+        seen.append(admission.idle.is_set())
+        return seen
+
+    assert asyncio.run(scenario()) == [True, False, False, True]

@@ -1,5 +1,6 @@
 """The warm javac server: same diagnostics and exit status as a fresh javac, killed and restarted
-when a compile hangs, and a fresh javac whenever it is down."""
+when a compile hangs, waited for while it starts, warmed up once ready, and a fresh javac
+whenever it is down."""
 
 import os
 import shutil
@@ -120,3 +121,29 @@ def test_a_dead_warm_compiler_falls_back_to_fresh_javac(short_compile_service: S
     hello = svc.run_program("java", "hello")
     assert hello["status"] == "ok" and hello["stdout"] == "Hello, world!\n"
     wait_for_warm(svc, starts=info["warm_compilers"]["java"]["starts"] + 1)
+
+
+@pytest.fixture
+def starting_service(tmp_path: Path) -> Iterator[Service]:
+    """A service of its own, returned as soon as /readyz is 200: its warm compiler is starting."""
+    svc = start_service(tmp_path)
+    yield svc
+    stop_service(svc)
+
+
+def test_a_submission_during_the_warm_compilers_start_waits_for_it(
+    starting_service: Service,
+) -> None:
+    """1. A service turns ready; its warm compiler starts right after.
+    2. A Java hello world arrives at once, while the compiler starts.
+    Expected: it runs, compiled by the warm compiler once that is up (which has then answered
+    two compiles: this one and the service's self-test), not by a fresh javac that would
+    compete with it for the CPU. The warm-up compiles follow, and are not counted."""
+    svc = starting_service
+    hello = svc.run_program("java", "hello")
+    assert hello["status"] == "ok" and hello["stdout"] == "Hello, world!\n"
+    svc.wait_warm()
+    state = svc.client.get("/info").json()["warm_compilers"]["java"]
+    assert state["ready"] and state["starts"] == 1
+    assert state["compiles"] == 2, state
+    assert state["warm_ups_left"] == 0

@@ -57,12 +57,15 @@ class WarmServerPlan:
     the language): started in a box of its own from ``files`` with ``argv`` (a template like
     ``compile_argv``), it first answers one frame when it is ready, then one frame per request.
     Sources go in with ``encode_request``; ``decode_response`` raises ValueError on a malformed
-    answer."""
+    answer. Once it is ready the service sends it ``warm_up_compiles`` requests of
+    ``warm_up_sources``, each when no submission waits for it."""
 
     files: Callable[[], dict[str, bytes]]
     argv: tuple[str, ...]
     encode_request: Callable[[dict[str, bytes]], bytes]
     decode_response: Callable[[bytes], CompileAnswer]
+    warm_up_sources: Mapping[str, bytes] = field(default_factory=dict)
+    warm_up_compiles: int = 0
 
 
 @dataclass(frozen=True)

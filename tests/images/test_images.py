@@ -13,13 +13,21 @@ from tests.support import BASE_IMAGE, IMAGES, LANGUAGES, program
 pytestmark = pytest.mark.docker
 
 ENTRYPOINT = ["/opt/executor/bin/executor", "serve", "--host", "0.0.0.0", "--port", "8080"]
-JAVAC_CDS_ARCHIVE = "/usr/lib/jvm/java-21-openjdk-amd64/lib/server/javac.jsa"
+JAVA_HOME = "/usr/lib/jvm/java-21-openjdk-amd64"
+JAVAC_CDS_ARCHIVE = f"{JAVA_HOME}/lib/server/javac.jsa"
+COMPILE_SERVER_JAR = f"{JAVA_HOME}/lib/server/compile-server.jar"
+COMPILE_SERVER_CDS_ARCHIVE = f"{JAVA_HOME}/lib/server/compile-server.jsa"
 # What the Node image's node says of itself: its LTS codename (false for a Current release),
 # whether V8's startup snapshot is built in, and its path.
 NODE_BUILD_SCRIPT = (
     "console.log(JSON.stringify({lts: process.release.lts || false,"
     " snapshot: process.config.variables.node_use_node_snapshot, path: process.execPath}))"
 )
+# The service's probe of the image's JDK, as it runs at startup.
+JAVA_PROBE_SCRIPT = f"""
+from executor.languages.java.toolchain import probe_java
+print(" ".join(probe_java("{JAVA_HOME}/bin/java").expansions["compile_server"]))
+"""
 PYTHON_IMAGE_MAX_BYTES = 150 * 10**6
 EXECUTOR_LAYER_MAX_BYTES = 30 * 10**6
 SPIN_LIMITS = {"time_ms": 1000, "wall_time_ms": 10000}
@@ -182,6 +190,38 @@ def test_node_is_an_official_lts_build_with_the_startup_snapshot(
     assert build["path"] == "/usr/local/bin/node"
     npm = docker_run(docker, images["node"], "sh", "-c", "command -v npm npx corepack")
     assert npm.stdout == ""
+
+
+def test_the_prebuilt_compile_server_is_used_and_its_archive_maps(
+    docker: str, images: dict[str, str]
+) -> None:
+    """The service's probe picks the Java image's compile-server jar (built from its own
+    source) with its archive, and that archive is usable by the image's JVM: -Xshare:on fails
+    the start instead of ignoring an archive that cannot be mapped."""
+    probe = docker_run(
+        docker, images["java"], "/opt/executor/bin/python", "-I", "-c", JAVA_PROBE_SCRIPT
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == [
+        f"-XX:SharedArchiveFile={COMPILE_SERVER_CDS_ARCHIVE}",
+        "-cp",
+        COMPILE_SERVER_JAR,
+        "CompileServer",
+    ]
+    server = docker_run(
+        docker,
+        images["java"],
+        "java",
+        "-Xshare:on",
+        f"-XX:SharedArchiveFile={COMPILE_SERVER_CDS_ARCHIVE}",
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        "-cp",
+        COMPILE_SERVER_JAR,
+        "CompileServer",
+        "0",
+    )
+    assert server.returncode == 0, server.stderr
 
 
 def docker_run(docker: str, image: str, *argv: str) -> subprocess.CompletedProcess[str]:

@@ -62,7 +62,7 @@ def test_every_plan_template_expands() -> None:
             version="1",
             interpreter="/bin/x",
             compiler="/bin/c",
-            expansions={"javac_jvm_flags": (), "compiler_server_flags": ()},
+            expansions={"javac_jvm_flags": (), "compile_server": ()},
         )
         templates = [plan.run_argv, plan.compile_argv or ()]
         if plan.warm_server is not None:

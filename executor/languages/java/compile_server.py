@@ -6,6 +6,7 @@ from importlib import resources
 from executor.languages.plan import CompileAnswer
 
 SERVER_FILE = "CompileServer.java"
+SERVER_CLASS = "CompileServer"
 _INT = struct.Struct(">i")
 _SHORT = struct.Struct(">H")
 

@@ -11,9 +11,28 @@ from executor.languages.plan import LanguagePlan, MemoryStrategy, WarmServerPlan
 # Flags shared by javac's and the program's JVM: one GC thread, no hsperfdata file in /tmp, the
 # default class-data-sharing archive when present.
 JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xshare:auto", "-XX:ActiveProcessorCount=1")
-# Compiles the warm server does at start so the JIT has compiled javac before the first
-# submission arrives.
+# Compiles the warm server does before it answers that it is ready, beyond its first one. The
+# first compile in a JVM costs ten times a warm one and is paid before the server is ready; each
+# further one would delay the ready answer, and with it the first submissions, which wait for a
+# starting server.
+READY_WARM_UPS = 0
+# Compiles of WARM_UP_SOURCE the service sends once the server is ready, each only while no
+# submission waits for the server, so that the JIT has compiled javac before submissions pay for
+# it (a compile costs about twice the CPU of a warm one for the first ten or so).
 WARM_UP_COMPILES = 10
+WARM_UP_SOURCE = b"""import java.util.*;
+public class Main {
+    public static void main(String[] args) {
+        Scanner in = new Scanner(System.in);
+        int n = in.hasNextInt() ? in.nextInt() : 3;
+        List<Integer> values = new ArrayList<>();
+        for (int i = 0; i < n; i++) values.add(i * i);
+        Map<Integer, String> names = new HashMap<>();
+        values.forEach(v -> names.put(v, "v" + v));
+        System.out.println(values.stream().mapToInt(Integer::intValue).sum() + " " + names);
+    }
+}
+"""
 
 
 def java_plan() -> LanguagePlan:
@@ -85,12 +104,13 @@ def java_plan() -> LanguagePlan:
                 # compile for the first 15 or so (JIT work) and 30 ms after; C1 alone 20 ms from
                 # the first one, and the server's start costs 1.0 s of CPU instead of 1.8 s.
                 "-XX:TieredStopAtLevel=1",
-                "{compiler_server_flags}",
                 "-Xmx{heap_mb}m",
-                "CompileServer.java",
-                str(WARM_UP_COMPILES),
+                "{compile_server}",
+                str(READY_WARM_UPS),
             ),
             encode_request=encode_request,
             decode_response=decode_response,
+            warm_up_sources={"Main.java": WARM_UP_SOURCE},
+            warm_up_compiles=WARM_UP_COMPILES,
         ),
     )
