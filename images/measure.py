@@ -1,14 +1,20 @@
 """Measure the language images and write their table into README.md.
 
 For each image, over several runs (the median is quoted): its size, the time from `docker run`
-to the first 200 on /readyz, and the latency of the first and of a warm hello world. Containers
-run as on Azure Container Apps' replica size: --cpus 0.5 --memory 1g, Docker's default
-capabilities and seccomp profile, the port published on 127.0.0.1 only (executor.testing's
-ContainerService starts them and waits for them).
+to the first 200 on /readyz, the latency of the first and of a warm hello world through the
+service, and the bare toolchain's hello world timed inside the same container (`python3
+main.py`, `node main.js`, `javac Main.java` then `java Main`, spawned directly, no service and no
+sandbox). Containers run as on Azure Container Apps' replica size: --cpus 0.5 --memory 1g,
+Docker's default capabilities and seccomp profile, the port published on 127.0.0.1 only
+(executor.testing's ContainerService starts them and waits for them). Warm requests and bare runs
+go one at a time with a pause between them, so that each starts with the CPU quota refilled.
 
 The table goes into README.md between the markers ``<!-- images-table:start -->`` and
 ``<!-- images-table:end -->`` when the file has both; otherwise it is printed. The images must
 exist (images/build.sh); hello worlds are timed with the standard library's client.
+
+Environment: IMAGE_TAG (default latest) names the images measured, executor-<lang>:$IMAGE_TAG
+and executor-base:$IMAGE_TAG, as images/build.sh tags them.
 
 Usage: .venv/bin/python images/measure.py [--runs 5] [--warm 5] [--readme README.md] [--print]
 [IMAGE...]
@@ -19,6 +25,7 @@ import datetime
 import json
 import os
 import platform
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -46,10 +53,46 @@ HELLO = {
         "}\n"
     ),
 }
+# The bare toolchain's hello world, per language: the commands run in a fresh directory.
+BARE_COMMANDS = {
+    "python": [["python3", "main.py"]],
+    "node": [["node", "main.js"]],
+    "java": [["javac", "Main.java"], ["java", "-cp", ".", "Main"]],
+}
+BARE_FILES = {"python": "main.py", "node": "main.js", "java": "Main.java"}
 READY_TIMEOUT_S = 60.0
 POLL_INTERVAL_S = 0.01
 WARM_POLL_INTERVAL_S = 0.1
 REQUEST_TIMEOUT_S = 60.0
+# Between warm requests and between bare runs: two of the CFS periods (100 ms) that --cpus
+# counts its quota in, so that each starts with its quota refilled and none pays for the last.
+PAUSE_S = 0.2
+# Containers are named so, with the tag, that a killed measurement's leftovers can be found.
+CONTAINER_PREFIX = "executor-measure-"
+
+# Run inside the container by its own python: times the bare hello world (argv: a JSON list of
+# the commands, the file name, the source, the number of runs, the pause), after one untimed run
+# that warms the page cache. Prints a JSON list of [wall ms, CPU ms] per run.
+BARE_SCRIPT = """
+import json, os, resource, subprocess, sys, tempfile, time
+commands, name, source = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+runs, pause_s = int(sys.argv[4]), float(sys.argv[5])
+times = []
+with tempfile.TemporaryDirectory() as work:
+    with open(os.path.join(work, name), "w") as f:
+        f.write(source)
+    for _ in range(runs + 1):
+        time.sleep(pause_s)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
+        for command in commands:
+            subprocess.run(command, cwd=work, check=True, stdout=subprocess.DEVNULL)
+        wall_ms = (time.monotonic() - started) * 1000
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        times.append([wall_ms, cpu_s * 1000])
+print(json.dumps(times[1:]))
+"""
 
 
 @dataclass(frozen=True)
@@ -59,6 +102,8 @@ class RunTimes:
     ready_ms: float
     first_hello_ms: float
     warm_hello_ms: float
+    bare_hello_ms: float
+    bare_cpu_ms: float
 
 
 @dataclass(frozen=True)
@@ -71,30 +116,40 @@ class ImageRow:
     ready_ms: float
     first_hello_ms: float
     warm_hello_ms: float
+    bare_hello_ms: float
+    bare_cpu_ms: float
     runs: int
+    revision: str
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="*", help="images (default: executor-<lang>:latest)")
+    parser.add_argument(
+        "images", nargs="*", help="images (default: executor-<lang>:$IMAGE_TAG, tag latest)"
+    )
     parser.add_argument("--runs", type=int, default=5, help="containers started per image")
-    parser.add_argument("--warm", type=int, default=5, help="warm hello worlds per container")
+    parser.add_argument(
+        "--warm", type=int, default=5, help="warm and bare hello worlds per container"
+    )
     parser.add_argument("--readme", type=Path, default=REPO_DIR / "README.md")
     parser.add_argument("--print", action="store_true", help="print only, never write")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warm < 1:
         parser.error("--runs and --warm must be at least 1")
     docker = docker_client()
-    images = args.images or [f"executor-{lang}:latest" for lang in LANGUAGES]
-    base_size_mb = image_size_mb(docker, "executor-base:latest")
-    composition = base_composition(docker, "executor-base:latest", base_size_mb=base_size_mb)
+    tag = os.environ.get("IMAGE_TAG", "latest")
+    images = args.images or [f"executor-{lang}:{tag}" for lang in LANGUAGES]
+    base_size_mb = image_size_mb(docker, f"executor-base:{tag}")
+    composition = base_composition(docker, f"executor-base:{tag}", base_size_mb=base_size_mb)
+    # The host's load: on a shared machine it, not the quota, can bound the containers.
+    load_before = os.getloadavg()[0]
     rows = []
     for image in images:
         print(f"measuring {image} ({args.runs} runs)", file=sys.stderr)
         rows.append(
             measure_image(docker, image, runs=args.runs, warm=args.warm, base_size_mb=base_size_mb)
         )
-    table = render_table(rows, composition=composition)
+    table = render_table(rows, composition=composition, load=(load_before, os.getloadavg()[0]))
     if args.print or not write_table(args.readme, table):
         print(table)
     else:
@@ -144,19 +199,25 @@ def base_composition(docker: str, image: str, *, base_size_mb: float) -> str:
     venv_mb = sum(
         int(line.split("\t")[0]) / 1e6 for line in history if "COPY /opt/executor" in line
     )
-    labels = subprocess.run(
-        [docker, "image", "inspect", "--format", "{{json .Config.Labels}}", image],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    os_image = (json.loads(labels) or {}).get("org.opencontainers.image.base.name", "")
+    os_image = image_labels(docker, image).get("org.opencontainers.image.base.name", "")
     os_mb = image_size_mb(docker, os_image) if os_image else 0.0
     python_mb = base_size_mb - os_mb - venv_mb
     return (
         f"executor-base is {base_size_mb:.0f} MB: `{os_image}` {os_mb:.0f} MB, Debian's python3 "
         f"{python_mb:.0f} MB, the executor's venv (service and dependencies) {venv_mb:.0f} MB."
     )
+
+
+def image_labels(docker: str, image: str) -> dict[str, str]:
+    """The image's labels."""
+    out = subprocess.run(
+        [docker, "image", "inspect", "--format", "{{json .Config.Labels}}", image],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    labels: dict[str, str] = json.loads(out.stdout) or {}
+    return labels
 
 
 def measure_image(
@@ -172,7 +233,10 @@ def measure_image(
         ready_ms=statistics.median(t.ready_ms for t in times),
         first_hello_ms=statistics.median(t.first_hello_ms for t in times),
         warm_hello_ms=statistics.median(t.warm_hello_ms for t in times),
+        bare_hello_ms=statistics.median(t.bare_hello_ms for t in times),
+        bare_cpu_ms=statistics.median(t.bare_cpu_ms for t in times),
         runs=runs,
+        revision=image_labels(docker, image).get("org.opencontainers.image.revision", "unknown"),
     )
 
 
@@ -192,18 +256,56 @@ def language_of(docker: str, image: str) -> str:
 
 
 def run_once(docker: str, image: str, *, language: str, warm: int) -> RunTimes:
+    name = f"{CONTAINER_PREFIX}{container_tag(image)}-{language}-{secrets.token_hex(4)}"
     try:
-        with ContainerService.spawn(image, docker=docker) as container:
+        with ContainerService.spawn(image, name=name, docker=docker) as container:
             ready_s = container.wait_ready(
                 timeout_s=READY_TIMEOUT_S, poll_interval_s=POLL_INTERVAL_S
             ).ready_s
             first_hello_ms = hello_ms(container.url, language)
             # The warm latency is that of a fully started replica: Java's javac server ready.
             container.wait_warm(timeout_s=READY_TIMEOUT_S, poll_interval_s=WARM_POLL_INTERVAL_S)
-            warm_ms = [hello_ms(container.url, language) for _ in range(warm)]
-            return RunTimes(ready_s * 1000, first_hello_ms, statistics.median(warm_ms))
+            warm_ms = []
+            for _ in range(warm):
+                time.sleep(PAUSE_S)
+                warm_ms.append(hello_ms(container.url, language))
+            bare = bare_hello(container, language=language, runs=warm)
+            return RunTimes(
+                ready_ms=ready_s * 1000,
+                first_hello_ms=first_hello_ms,
+                warm_hello_ms=statistics.median(warm_ms),
+                bare_hello_ms=statistics.median(wall for wall, _ in bare),
+                bare_cpu_ms=statistics.median(cpu for _, cpu in bare),
+            )
     except ServiceError as exc:
         raise SystemExit(str(exc)) from None
+
+
+def container_tag(image: str) -> str:
+    """The image's tag, as a container name may hold it."""
+    tag = image.rpartition(":")[2] if ":" in image.rpartition("/")[2] else "latest"
+    return "".join(c if c.isalnum() or c in "_.-" else "-" for c in tag)
+
+
+def bare_hello(container: ContainerService, *, language: str, runs: int) -> list[list[float]]:
+    """The bare toolchain's hello world, ``runs`` times inside ``container`` (as root, outside
+    the service): [wall ms, CPU ms] per run."""
+    done = container.exec(
+        "/opt/executor/bin/python",
+        "-I",
+        "-c",
+        BARE_SCRIPT,
+        json.dumps(BARE_COMMANDS[language]),
+        BARE_FILES[language],
+        HELLO[language],
+        str(runs),
+        str(PAUSE_S),
+        timeout_s=REQUEST_TIMEOUT_S * runs,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the bare {language} hello world failed: {done.stderr}")
+    times: list[list[float]] = json.loads(done.stdout)
+    return times
 
 
 def hello_ms(url: str, language: str) -> float:
@@ -220,28 +322,38 @@ def hello_ms(url: str, language: str) -> float:
     return elapsed_ms
 
 
-def render_table(rows: list[ImageRow], *, composition: str) -> str:
+def render_table(rows: list[ImageRow], *, composition: str, load: tuple[float, float]) -> str:
+    """The README's table and its caption; ``load`` is the host's 1-minute load average at the
+    start and at the end."""
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     machine = (
         f"{platform.machine()}, {os.cpu_count()} CPUs, {memory_gib:.0f} GiB, "
-        f"Docker {docker_version()}"
+        f"Docker {docker_version()}, load average {load[0]:.1f} at the start and "
+        f"{load[1]:.1f} at the end"
     )
+    revisions = ", ".join(sorted({row.revision for row in rows}))
     lines = [
-        f"Measured by `images/measure.py` on {datetime.date.today().isoformat()} ({machine}); "
-        f"containers limited to `--cpus 0.5 --memory 1g`; median of {rows[0].runs} runs "
-        "each. First hello world: the first request, right after `/readyz`; warm: once the "
-        "service reports its warm compilers ready (`/info`), median of several requests. "
-        f"Sizes uncompressed, MB = 10^6 bytes; {composition} Python's toolchain is the base's "
+        f"Measured by `images/measure.py` on {datetime.date.today().isoformat()} ({machine}), "
+        f"images built from revision {revisions}; containers limited to `--cpus 0.5 --memory "
+        f"1g`; median of {rows[0].runs} runs each. First hello world: the first request, right "
+        "after `/readyz`; warm: once the service reports its warm compilers ready (`/info`), "
+        "median of several requests one at a time, a pause between them so that each starts "
+        "with the CPU quota refilled. Bare: the toolchain itself in the same container, spawned "
+        "directly with its default flags (`python3 main.py`, `node main.js`, `javac Main.java` "
+        "then `java Main`), timed the same way; its CPU is user + system time. Sizes "
+        f"uncompressed, MB = 10^6 bytes; {composition} Python's toolchain is the base's "
         "python3, so its image adds nothing on top.",
         "",
         "| image | size | toolchain on the base | `docker run` → `/readyz` 200 "
-        "| first hello world | warm hello world |",
-        "|---|--:|--:|--:|--:|--:|",
+        "| first hello world | warm hello world | bare hello world (CPU) | warm ÷ bare |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in rows:
         lines.append(
-            f"| `{row.image}` | {row.size_mb:.0f} MB | {row.layer_mb:.0f} MB "
-            f"| {row.ready_ms:.0f} ms | {row.first_hello_ms:.0f} ms | {row.warm_hello_ms:.0f} ms |"
+            f"| `{row.image.rpartition(':')[0] or row.image}` | {row.size_mb:.0f} MB "
+            f"| {row.layer_mb:.0f} MB | {row.ready_ms:.0f} ms | {row.first_hello_ms:.0f} ms "
+            f"| {row.warm_hello_ms:.0f} ms | {row.bare_hello_ms:.0f} ms ({row.bare_cpu_ms:.0f} ms) "
+            f"| {row.warm_hello_ms / row.bare_hello_ms:.2f}x |"
         )
     return "\n".join(lines)
 
