@@ -61,6 +61,13 @@ async def info(request: Request) -> JSONResponse:
             language: {"ready": server.ready, "starts": server.starts}
             for language, server in service.warm_servers.items()
         },
+        "prewarm": {
+            "enabled": s.prewarm,
+            "zygotes": {
+                language: {"alive": zygote.alive, "pid": zygote.pid, "starts": zygote.starts}
+                for language, zygote in service.zygotes.items()
+            },
+        },
         "load": service.load(),
         "runtimes": [r.model_dump() for r in service.runtime_infos()],
     }

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from executor.languages.plan import expand_argv, heap_mb_for
 from executor.models import CompileResult, ExecuteResponse, Status, StreamFlags
 from executor.output import decode_output
-from executor.sandbox import Box, Outcome, Sandbox
+from executor.sandbox import Box, Outcome, Sandbox, Zygote, ZygoteRun
 from executor.settings import Settings
 from executor.submission import Submission, compile_limits
 from executor.verdict import Verdict, decide, decide_compile, decide_warm_compile, signal_name
@@ -13,15 +13,22 @@ from executor.warm_server import WarmServer
 
 
 class Pipeline:
-    """Runs submissions in the sandbox. ``warm_servers`` (by language) is filled once they are
-    up; until then compiles take a fresh compiler process."""
+    """Runs submissions in the sandbox. ``warm_servers`` and ``zygotes`` (by language) are
+    filled once they are up; until then compiles take a fresh compiler process, and runs start
+    cold."""
 
     def __init__(
-        self, sandbox: Sandbox, *, settings: Settings, warm_servers: Mapping[str, WarmServer]
+        self,
+        sandbox: Sandbox,
+        *,
+        settings: Settings,
+        warm_servers: Mapping[str, WarmServer],
+        zygotes: Mapping[str, Zygote],
     ) -> None:
         self.sandbox = sandbox
         self.settings = settings
         self.warm_servers = warm_servers
+        self.zygotes = zygotes
 
     async def run(self, submission: Submission) -> ExecuteResponse:
         """Compile (for compiled languages) and run ``submission`` in a fresh box; the box is
@@ -47,8 +54,17 @@ class Pipeline:
                 args=submission.args,
                 tmp_dir=box.tmp_dir,
             )
+            zygote = self.zygotes.get(submission.runtime.language)
             outcome = await box.run(
-                argv, limits=submission.limits, stdin=submission.stdin, env=plan.env
+                argv,
+                limits=submission.limits,
+                stdin=submission.stdin,
+                env=plan.env,
+                zygote=(
+                    ZygoteRun(zygote, main=submission.main, args=submission.args)
+                    if zygote is not None
+                    else None
+                ),
             )
         verdict = decide(
             outcome,

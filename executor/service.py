@@ -5,11 +5,12 @@ import logging
 
 from executor.admission import Admission
 from executor.errors import ServiceUnavailable
+from executor.languages.plan import expand_argv
 from executor.languages.registry import all_plans
 from executor.models import ExecuteRequest, ExecuteResponse, RuntimeInfo
 from executor.pipeline import Pipeline
 from executor.runtimes import Runtimes
-from executor.sandbox import IsolationMode, Sandbox, SandboxConfig
+from executor.sandbox import IsolationMode, Sandbox, SandboxConfig, Zygote
 from executor.settings import Settings
 from executor.submission import build_submission, compile_limits
 from executor.warm_server import WarmServer
@@ -29,9 +30,13 @@ class ExecutionService:
             queue_size=settings.queue_size(),
             memory_budget_kb=settings.memory_budget_mb() * 1024,
         )
-        # Filled by start_warm_servers; the pipeline compiles fresh until one is ready.
+        # Filled by start_warm_servers and start_zygotes; until then the pipeline compiles with a
+        # fresh compiler and starts every run cold.
         self.warm_servers: dict[str, WarmServer] = {}
-        self.pipeline = Pipeline(sandbox, settings=settings, warm_servers=self.warm_servers)
+        self.zygotes: dict[str, Zygote] = {}
+        self.pipeline = Pipeline(
+            sandbox, settings=settings, warm_servers=self.warm_servers, zygotes=self.zygotes
+        )
         wanted = settings.offered_languages()
         plans = [p for p in all_plans() if wanted is None or p.name in wanted]
         self.runtimes = Runtimes(plans, settings=settings, run=self.pipeline.run)
@@ -75,10 +80,28 @@ class ExecutionService:
             self.admission.concurrency,
             self.admission.queue_size,
         )
+        self.start_zygotes()
         # Until a warm server is up, its language compiles with a fresh compiler process.
         await self.start_warm_servers()
         for line in await self.runtimes.verify_deferred():
             log.info("runtime %s", line)
+
+    def start_zygotes(self) -> None:
+        """Start a zygote for each offered language whose plan has one (EXECUTOR_PREWARM)."""
+        if not self.settings.prewarm:
+            return
+        for runtime in self.runtimes.registry.runtimes:
+            plan = runtime.plan
+            if plan.zygote is None:
+                continue
+            argv = (
+                *expand_argv(plan.zygote.argv, toolchain=runtime.toolchain),
+                plan.zygote.script(),
+            )
+            try:
+                self.zygotes[runtime.language] = self.sandbox.start_zygote(argv)
+            except OSError as exc:
+                log.warning("%s: no zygote (%s); its runs start cold", runtime.language, exc)
 
     async def start_warm_servers(self) -> None:
         """Start a warm server for each offered language whose plan has one."""
@@ -129,4 +152,6 @@ class ExecutionService:
         self.ready = False
         for server in self.warm_servers.values():
             await server.close()
+        for zygote in self.zygotes.values():
+            zygote.stop()
         await self.sandbox.close()

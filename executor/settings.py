@@ -74,6 +74,11 @@ class Settings(_LimitSettings):
     warm_compiler: bool = Field(
         True, description="keep a warm javac server (falls back to fresh javac when it is down)"
     )
+    prewarm: bool = Field(
+        True,
+        description="start runs from processes started ahead (Python: a zygote that forks each "
+        "run); false, or while one is down: every run starts cold",
+    )
 
     max_concurrency: int | None = Field(
         None, ge=1, description="submissions run at once; default from CPUs and memory"

@@ -66,6 +66,17 @@ class WarmServerPlan:
 
 
 @dataclass(frozen=True)
+class ZygotePlan:
+    """A pre-initialised interpreter that forks one child per run (sandbox/zygote.py): started
+    as ``argv`` (a template like ``run_argv``, with the same interpreter options) followed by
+    ``script()``, the path of its program; a run it starts gets the entry file and the
+    arguments, and behaves as ``run_argv`` would."""
+
+    argv: tuple[str, ...]
+    script: Callable[[], str]
+
+
+@dataclass(frozen=True)
 class LanguagePlan:
     """How one language runs. Everything a language differs in is here; the service and the
     sandbox know no language.
@@ -106,6 +117,8 @@ class LanguagePlan:
     probe_toolchain: Callable[[str], Toolchain | None] = field(default=lambda _: None)
     # A compiler kept warm between submissions; a fresh compile_argv process is the fallback.
     warm_server: WarmServerPlan | None = None
+    # Runs forked from a pre-initialised interpreter; a cold run_argv process is the fallback.
+    zygote: ZygotePlan | None = None
 
     def entry_name(self, code: str) -> str:
         """The file name a single ``code`` string is saved under."""

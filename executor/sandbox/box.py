@@ -21,6 +21,7 @@ from executor.sandbox.resident import Resident
 from executor.sandbox.seccomp import SeccompUnavailable, build_filter
 from executor.sandbox.spawn import SpawnHelper, load_helper
 from executor.sandbox.spec import Outcome, ResourceLimits, RunSpec
+from executor.sandbox.supervise import ZygoteRun
 from executor.sandbox.supervise import run as supervise_run
 from executor.sandbox.sweep import remove_ipc_objects, remove_owned_files
 from executor.sandbox.usage import UsageScanner, Watch
@@ -31,6 +32,7 @@ from executor.sandbox.workdir import (
     prepare_runs_dir,
     remove_workdir,
 )
+from executor.sandbox.zygote import Zygote
 
 log = logging.getLogger("executor.sandbox")
 
@@ -170,6 +172,15 @@ class Sandbox:
             raise
         return resident
 
+    def start_zygote(self, argv: tuple[str, ...]) -> Zygote:
+        """Start a zygote from ``argv`` (see zygote.py); it forks runs with this sandbox's
+        helper library. Raises OSError."""
+        # The environment a run gets, with neutral values: nothing of the service's own.
+        env = {"PATH": CHILD_PATH, "HOME": "/", "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
+        zygote = Zygote(argv, helper=self.helper, env=env)
+        zygote.start()
+        return zygote
+
     @property
     def cleaning(self) -> int:
         """Boxes whose cleanup is under way."""
@@ -308,12 +319,14 @@ class Box:
         env: Mapping[str, str] | None = None,
         stdin_fd: int | None = None,
         stdout_fd: int | None = None,
+        zygote: ZygoteRun | None = None,
     ) -> Outcome:
         """Run ``argv`` (argv[0] an absolute path) in the box's directory under ``limits`` with
         an environment built from scratch (PATH, HOME, TMPDIR, LANG, plus ``env``), and report
         what happened (see supervise.run). ``stdin_fd``/``stdout_fd`` connect it to another
-        run instead (an interactive problem: two boxes, two pipes). Raises SpawnError if it
-        cannot start."""
+        run instead (an interactive problem: two boxes, two pipes); ``zygote`` forks it from a
+        zygote while one is up (``argv`` is the cold start). Raises SpawnError if it cannot
+        start."""
         sandbox = self._sandbox
         spec = sandbox._spec(argv, self._work, limits=limits, env=env or {}, stdin=stdin)
         plan = sandbox._plan(limits, self._work, self._identity)
@@ -334,6 +347,7 @@ class Box:
             scanner=scanner,
             stdin_fd=stdin_fd,
             stdout_fd=stdout_fd,
+            zygote=zygote,
         )
 
     async def add_files(self, files: Mapping[str, bytes]) -> None:

@@ -1,8 +1,9 @@
 """Python: CPython run in isolated mode, capped by RLIMIT_AS."""
 
 import re
+from importlib import resources
 
-from executor.languages.plan import LanguagePlan, MemoryStrategy
+from executor.languages.plan import LanguagePlan, MemoryStrategy, ZygotePlan
 from executor.languages.toolchain import candidates
 
 
@@ -35,4 +36,13 @@ def python_plan() -> LanguagePlan:
             "print('%d.%d.%d' % sys.version_info[:3], file=sys.stderr)\n"
         ),
         find_binaries=find_python,
+        zygote=ZygotePlan(
+            argv=("{interpreter}", "-E", "-s", "-B", "-X", "utf8"),
+            script=zygote_script,
+        ),
     )
+
+
+def zygote_script() -> str:
+    """The zygote's program (zygote.py in this package), run by the interpreter the runs use."""
+    return str(resources.files("executor.languages.python") / "zygote.py")
