@@ -28,9 +28,9 @@ _OPENED = b"\0"
 class Zygote:
     """One zygote process, started by ``start`` from ``argv`` (the program, e.g.
     ``python3 -E -s -B -X utf8 zygote.py``; the library and the two descriptors are appended),
-    as root in ``env`` (nothing of the service's own). ``launch`` starts a run; a zygote that died is started
-    again by the next ``launch`` (which meanwhile raises SpawnError: the caller starts the run
-    cold)."""
+    as root in ``env`` (nothing of the service's own). ``launch`` starts a run; a zygote that
+    died is started again by the next ``launch`` (which meanwhile raises SpawnError: the
+    caller starts the run cold)."""
 
     def __init__(
         self, argv: tuple[str, ...], *, helper: SpawnHelper, env: Mapping[str, str]
