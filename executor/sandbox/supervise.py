@@ -208,7 +208,7 @@ class _Supervisor:
         """Start the program: forked from the zygote when there is one up, else through the
         spawn helper (cold). Returns its pid and, when we spawned it, its Popen."""
         zygote = self.zygote
-        if zygote is not None and zygote.zygote.alive:
+        if zygote is not None:
             try:
                 pid = await zygote.zygote.launch(
                     self.plan,
