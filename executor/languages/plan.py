@@ -72,6 +72,9 @@ class LanguagePlan:
 
     oom_markers      regexes on stderr that show the runtime ran out of its memory cap; with a
                      non-zero exit they make the verdict ``memory_limit_exceeded``.
+    check_argv       for an interpreted language, a syntax check run in the sandbox before a
+                     judged submission's first test (a template like ``compile_argv``): a
+                     non-zero exit is ``compilation_error`` with its stderr as the message.
     """
 
     name: str
@@ -80,6 +83,7 @@ class LanguagePlan:
     default_main: str
     run_argv: tuple[str, ...]
     compile_argv: tuple[str, ...] | None = None
+    check_argv: tuple[str, ...] | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     memory_strategy: MemoryStrategy = MemoryStrategy.ADDRESS_SPACE
     address_space_slack_mb: int = 64

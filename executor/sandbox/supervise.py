@@ -50,9 +50,12 @@ async def run(
     this returns; otherwise what the main process left behind is the caller's to end. Raises
     SpawnError if the command cannot start.
 
-    ``stdin_fd`` and ``stdout_fd`` (the caller's, left open) replace ``spec.stdin`` and the
-    captured stdout: to connect two runs to each other (an interactive problem). A stdout so
-    connected is not captured (the Outcome's is empty) and not counted in the output limit.
+    ``stdin_fd`` and ``stdout_fd`` replace ``spec.stdin`` and the captured stdout: to connect
+    two runs to each other (an interactive problem). They are handed over: closed here as soon
+    as the child holds its copies (or when it cannot start), so that when one of two connected
+    runs ends, the other reads end-of-file or gets EPIPE instead of waiting on a descriptor the
+    service still holds. A stdout so connected is not captured (the Outcome's is empty) and not
+    counted in the output limit.
     """
     supervisor = _Supervisor(spec, plan=plan, helper=helper, scanner=scanner)
     return await supervisor.run(stdin_fd=stdin_fd, stdout_fd=stdout_fd)
@@ -91,7 +94,9 @@ class _Supervisor:
 
     async def run(self, *, stdin_fd: int | None, stdout_fd: int | None) -> Outcome:
         loop = asyncio.get_running_loop()
-        ours = []  # descriptors this supervisor made for the child and closes once it started
+        # The child's descriptors (made here, or handed over by the caller): closed once it
+        # started. Taken before the first await, so a handed-over one is never left open.
+        ours = [fd for fd in (stdin_fd, stdout_fd) if fd is not None]
         if stdin_fd is None:
             stdin_fd = _memfd_with(self.spec.stdin)
             ours.append(stdin_fd)
