@@ -116,8 +116,9 @@ def read_files(
     found: dict[str, bytes] = {}
     left = max_bytes
     box_fd = os.open(work.box, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    files = _regular_files(box_fd, "")
     try:
-        for path, dir_fd, name in _regular_files(box_fd, ""):
+        for path, dir_fd, name in files:
             if path in skip:
                 continue
             if len(found) == max_files:
@@ -130,6 +131,7 @@ def read_files(
                 return None
             found[path] = content
     finally:
+        files.close()  # closes the directories it holds open
         os.close(box_fd)
     return found
 
@@ -177,7 +179,9 @@ def _walk(box: str, dirs: list[str]) -> int:
 def _regular_files(dir_fd: int, prefix: str) -> Iterator[tuple[str, int, str]]:
     """(relative path, its directory's descriptor, name) of the regular files below ``dir_fd``,
     depth first; a directory that turns into something else meanwhile is skipped."""
-    for entry in os.scandir(dir_fd):
+    with os.scandir(dir_fd) as listing:
+        entries = list(listing)
+    for entry in entries:
         if entry.is_dir(follow_symlinks=False):
             try:
                 sub_fd = os.open(
