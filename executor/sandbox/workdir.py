@@ -4,7 +4,7 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Generator, Mapping
 from dataclasses import dataclass
 
 from executor.sandbox.identity import RunIdentity
@@ -176,7 +176,7 @@ def _walk(box: str, dirs: list[str]) -> int:
     return dir_fd
 
 
-def _regular_files(dir_fd: int, prefix: str) -> Iterator[tuple[str, int, str]]:
+def _regular_files(dir_fd: int, prefix: str) -> Generator[tuple[str, int, str], None, None]:
     """(relative path, its directory's descriptor, name) of the regular files below ``dir_fd``,
     depth first; a directory that turns into something else meanwhile is skipped."""
     with os.scandir(dir_fd) as listing:
