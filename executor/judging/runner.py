@@ -207,9 +207,14 @@ class JudgingRunner:
                 if result.result.verdict is not Verdict.ACCEPTED:
                     failed = True
 
-        async with asyncio.TaskGroup() as group:
-            for index, test in enumerate(judging.tests):
-                group.create_task(one(index, test))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for index, test in enumerate(judging.tests):
+                    group.create_task(one(index, test))
+        except BaseExceptionGroup as failed_tests:
+            # The others were cancelled; the caller sees the failure as a single test would
+            # raise it (SpawnError), not wrapped in a group.
+            raise failed_tests.exceptions[0] from None
         return [
             r if r is not None else _skipped(t.name)
             for r, t in zip(ran, judging.tests, strict=True)

@@ -439,3 +439,22 @@ def test_large_tests_are_judged_within_a_bounded_multiple_of_the_body(
 def _peak_rss_kb(service: Service) -> int:
     status = Path(f"/proc/{service.pid}/status").read_text()
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+
+
+def test_without_the_warm_compiler_the_class_files_are_read_back_from_the_compile_box(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """1. A service with EXECUTOR_WARM_COMPILER=false: javac runs fresh in a box of its own.
+    2. A Java submission judged by a Java output validator. Expected: both compiled once, their
+    class files read back (no link followed) and given to every test's and validation's box."""
+    service = start_service(tmp_path_factory.mktemp("cold"), {"EXECUTOR_WARM_COMPILER": "false"})
+    with service:
+        result = service.execute(
+            {
+                **source(PROBLEMS / "divisor" / "submissions" / "accepted" / "Largest.java"),
+                "tests": problem_tests("divisor"),
+                "checker": {"type": "program", **validator("divisor")},
+            }
+        )
+    assert result["verdict"] == "accepted", result
+    assert result["summary"]["passed"] == len(problem_tests("divisor"))
