@@ -458,3 +458,31 @@ def test_without_the_warm_compiler_the_class_files_are_read_back_from_the_compil
         )
     assert result["verdict"] == "accepted", result
     assert result["summary"]["passed"] == len(problem_tests("divisor"))
+
+
+@pytest.mark.parametrize(
+    ("case", "verdict"),
+    [
+        ("hostile_validator_link", "wrong_answer"),
+        ("hostile_validator_fifo", "wrong_answer"),
+        ("hostile_validator_daemon", "accepted"),
+    ],
+)
+def test_a_hostile_output_validator_cannot_make_the_service_read_or_wait_for_it(
+    service: Service, case: str, verdict: str
+) -> None:
+    """1. An output validator (code from the request, as untrusted as the submission) plants
+    judgemessage.txt as a link to /etc/shadow, or as a FIFO nobody writes to, or leaves a
+    detached child behind.
+    2. The service reads the judge message back after the validator ends.
+    Expected: its verdict; no message (the link is not followed, the FIFO not opened, so
+    nothing hangs); nothing of the validator's uid left after the cleanup."""
+    result = service.run_program(
+        "python",
+        "twice",
+        **ONE_TEST,
+        checker={"type": "program", **source(PROGRAMS / "python" / f"{case}.py")},
+    )
+    assert result["verdict"] == verdict, result
+    assert result["tests"][0]["checker_message"] is None
+    assert_nothing_left(service)
