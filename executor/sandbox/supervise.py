@@ -86,6 +86,9 @@ class _Supervisor:
         self.limits = spec.limits
         self.output_left = spec.limits.output_kb * 1024
         self.killed_for: KillReason | None = None
+        # When the supervisor first killed the run: its wall time ends there, not once the
+        # uid's stragglers are gone (an interactive judge tells which side ended first by it).
+        self.killed_at: float | None = None
         self.pid = 0
         self.sampler: TreeSampler | None = None
         # The last proportional-set-size reading: (effective KB, rss_kb then, when).
@@ -142,7 +145,8 @@ class _Supervisor:
             await self._watch(exited, wall_deadline)
             _, status, rusage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
-            wall_ms = int((time.monotonic() - started) * 1000)
+            ended = self.killed_at if self.killed_at is not None else time.monotonic()
+            wall_ms = int((ended - started) * 1000)
             await self._check_held_at_exit()
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
@@ -269,6 +273,8 @@ class _Supervisor:
     async def _kill(self, reason: KillReason) -> None:
         if self.killed_for is None:
             self.killed_for = reason
+        if self.killed_at is None:
+            self.killed_at = time.monotonic()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         if self.identity is not None:
@@ -309,6 +315,8 @@ class _Supervisor:
             _resolve(stream.closed)
             if self.killed_for is None:
                 self.killed_for = KillReason.OUTPUT_LIMIT
+            if self.killed_at is None:
+                self.killed_at = time.monotonic()
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
 
