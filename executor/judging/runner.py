@@ -1,9 +1,10 @@
 """The judging of one submission: prepare (compile once, or check the syntax) → each test in a
-fresh box → its checker, output validator or interactor → verdicts → the judged response.
+fresh box → its checker, output validator or interactor → verdicts → the judged response
+(results.py).
 
 Over 300 lines because the three ways a test is judged (a built-in checker, an output
-validator after the run, an interactor beside it) share the preparation, the boxes and the
-result building, and read best together, top-down.
+validator after the run, an interactor beside it) share the preparation and the boxes, and
+read best together, top-down.
 
 Nothing is carried from one test to the next: every test runs in a box of its own (a fresh uid
 and directory) that gets the program's files and, for a compiled language, the compiled files
@@ -20,16 +21,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from executor.judging.checkers import check
-from executor.judging.models import TestResult, Verdict
-from executor.judging.verdicts import (
-    decide_verdict,
-    interactive_verdict,
-    judge_verdict,
-    overall_verdict,
-    summarize,
+from executor.judging.models import Verdict
+from executor.judging.results import (
+    Ran,
+    judge_failure,
+    judge_message,
+    judged_response,
+    result_of_run,
+    skipped,
+    unjudged_response,
 )
+from executor.judging.verdicts import decide_verdict, interactive_verdict, judge_verdict
 from executor.languages.plan import expand_argv, heap_mb_for
-from executor.models import CompileResult, JudgedResponse, Status, StreamFlags
+from executor.models import CompileResult, JudgedResponse, Status
 from executor.output import decode_output
 from executor.pipeline import Pipeline
 from executor.sandbox import Box, Outcome, ResourceLimits
@@ -41,7 +45,7 @@ from executor.submission import (
     Test,
     compile_limits,
 )
-from executor.verdict import decide, decide_compile, signal_name
+from executor.verdict import decide, decide_compile
 
 # Compiled files are held in memory for the whole request and written into every test's box.
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
@@ -51,8 +55,6 @@ INPUT_FILE = f"{JUDGE_DIR}/input"
 ANSWER_FILE = f"{JUDGE_DIR}/answer"
 FEEDBACK_DIR = f"{JUDGE_DIR}/feedback"
 JUDGE_MESSAGE = f"{FEEDBACK_DIR}/judgemessage.txt"
-# Kept of a failing judge program's stderr in the message that says how it failed.
-JUDGE_STDERR_BYTES = 512
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,6 @@ class Prepared:
     @property
     def failed(self) -> bool:
         return self.compiled is not None and self.compiled.status is not Status.OK
-
-
-@dataclass(frozen=True)
-class _Ran:
-    """A test's result, and what the response's top-level fields need of it."""
-
-    result: TestResult
-    truncated: StreamFlags
-    invalid_utf8: StreamFlags
 
 
 class JudgingRunner:
@@ -97,7 +90,7 @@ class JudgingRunner:
             raise ValueError("the submission has no tests to judge")
         prepared = await self._prepare(submission.program, companion=False, check_syntax=True)
         if prepared.failed:
-            return self._unjudged(
+            return unjudged_response(
                 submission,
                 Verdict.COMPILATION_ERROR,
                 prepared.compiled,
@@ -109,14 +102,14 @@ class JudgingRunner:
             if judge.failed:
                 what = "interactor" if judging.interactive else "output validator"
                 stderr = judge.compiled.stderr if judge.compiled is not None else ""
-                return self._unjudged(
+                return unjudged_response(
                     submission,
                     Verdict.INTERNAL_ERROR,
                     prepared.compiled,
                     message=f"the {what} did not compile (a judge error): {stderr[:2000]}",
                 )
         ran = await self._run_tests(submission, judging, prepared, judge, parallel=parallel)
-        return self._judged(submission, ran, prepared.compiled)
+        return judged_response(submission, ran, prepared.compiled)
 
     # --- preparation ------------------------------------------------------------------------
 
@@ -188,11 +181,11 @@ class JudgingRunner:
         judge: Prepared | None,
         *,
         parallel: int,
-    ) -> list[_Ran]:
+    ) -> list[Ran]:
         """Every test, in order, at most ``parallel`` at once (the semaphore lets them in in
         order); with ``stop_on_first_failure``, a test not yet started once one failed is
         skipped."""
-        ran: list[_Ran | None] = [None] * len(judging.tests)
+        ran: list[Ran | None] = [None] * len(judging.tests)
         turns = asyncio.Semaphore(parallel)
         failed = False
 
@@ -200,7 +193,7 @@ class JudgingRunner:
             nonlocal failed
             async with turns:
                 if failed and judging.stop_on_first_failure:
-                    ran[index] = _skipped(test.name)
+                    ran[index] = skipped(test.name)
                     return
                 result = await self._run_test(submission, judging, prepared, judge, test)
                 ran[index] = result
@@ -216,8 +209,7 @@ class JudgingRunner:
             # raise it (SpawnError), not wrapped in a group.
             raise failed_tests.exceptions[0] from None
         return [
-            r if r is not None else _skipped(t.name)
-            for r, t in zip(ran, judging.tests, strict=True)
+            r if r is not None else skipped(t.name) for r, t in zip(ran, judging.tests, strict=True)
         ]
 
     async def _run_test(
@@ -227,7 +219,7 @@ class JudgingRunner:
         prepared: Prepared,
         judge: Prepared | None,
         test: Test,
-    ) -> _Ran:
+    ) -> Ran:
         if judge is not None and judging.interactive:
             return await self._run_interactive(submission, judging, prepared, judge, test)
         plan = prepared.program.runtime.plan
@@ -260,7 +252,7 @@ class JudgingRunner:
             checked = Verdict.ACCEPTED if answer.accepted else Verdict.WRONG_ANSWER
             checker_message = answer.message or None
         verdict = decide_verdict(run.status, checked=checked)
-        return self._result(
+        return self._result_of(
             test.name,
             verdict,
             run.status,
@@ -289,11 +281,11 @@ class JudgingRunner:
             feedback = await box.read_file(JUDGE_MESSAGE, max_bytes=self._cap_bytes)
         verdict = judge_verdict(validated)
         failure = (
-            _judge_failure("output validator", validated)
+            judge_failure("output validator", validated)
             if verdict is Verdict.INTERNAL_ERROR
             else None
         )
-        return verdict, _text(feedback), failure
+        return verdict, judge_message(feedback), failure
 
     async def _run_interactive(
         self,
@@ -302,7 +294,7 @@ class JudgingRunner:
         prepared: Prepared,
         judge: Prepared,
         test: Test,
-    ) -> _Ran:
+    ) -> Ran:
         """Run the submission and the interactor at once, each in its own box (its own uid),
         the interactor's stdout the submission's stdin and the reverse (two pipes). Each side
         takes its two descriptors when it starts, so when one side ends the other reads
@@ -363,17 +355,17 @@ class JudgingRunner:
         )
         verdict = interactive_verdict(run.status, judged=judged, judge_first=judge_first)
         failure = (
-            _judge_failure("interactor", judged_outcome)
+            judge_failure("interactor", judged_outcome)
             if judged is Verdict.INTERNAL_ERROR
             else None
         )
-        return self._result(
+        return self._result_of(
             test.name,
             verdict,
             run.status,
             outcome,
             message=failure if verdict is Verdict.INTERNAL_ERROR else run.message,
-            checker_message=_text(feedback),
+            checker_message=judge_message(feedback),
         )
 
     async def _add_judge_files(self, box: Box, judge: Prepared, test: Test) -> None:
@@ -384,6 +376,31 @@ class JudgingRunner:
             {**judge.artifacts, INPUT_FILE: test.stdin.encode(), ANSWER_FILE: answer.encode()},
             directories=(FEEDBACK_DIR,),
         )
+
+    def _result_of(
+        self,
+        name: str,
+        verdict: Verdict,
+        status: Status,
+        outcome: Outcome,
+        *,
+        message: str | None,
+        checker_message: str | None,
+    ) -> Ran:
+        return result_of_run(
+            name,
+            verdict,
+            status,
+            outcome,
+            cap_bytes=self._cap_bytes,
+            message=message,
+            checker_message=checker_message,
+        )
+
+    @property
+    def _cap_bytes(self) -> int:
+        """Of each test's stdout, stderr and judge message, what the response keeps (each)."""
+        return self.settings.test_output_kb * 1024
 
     def _argv(
         self, prepared: Prepared, box: Box, *, limits: ResourceLimits, args: tuple[str, ...]
@@ -399,121 +416,6 @@ class JudgingRunner:
             tmp_dir=box.tmp_dir,
         )
 
-    # --- results ----------------------------------------------------------------------------
-
-    @property
-    def _cap_bytes(self) -> int:
-        """Of each test's stdout, stderr and judge message, what the response keeps."""
-        return self.settings.test_output_kb * 1024
-
-    def _result(
-        self,
-        name: str,
-        verdict: Verdict,
-        status: Status,
-        outcome: Outcome,
-        *,
-        message: str | None,
-        checker_message: str | None,
-    ) -> _Ran:
-        """A test's result from its run: output cut to the operator's cap (test_output_kb); a
-        run the supervisor ended at a limit has no exit code and no signal."""
-        cap = self._cap_bytes
-        stdout_cut = outcome.stdout_truncated or len(outcome.stdout) > cap
-        stderr_cut = outcome.stderr_truncated or len(outcome.stderr) > cap
-        stdout, stdout_invalid = decode_output(outcome.stdout[:cap], truncated=stdout_cut)
-        stderr, stderr_invalid = decode_output(outcome.stderr[:cap], truncated=stderr_cut)
-        ended_by_us = outcome.killed_for is not None
-        result = TestResult(
-            name=name,
-            verdict=verdict,
-            status=status,
-            time_ms=outcome.cpu_time_ms,
-            wall_time_ms=outcome.wall_time_ms,
-            memory_kb=outcome.memory_kb,
-            exit_code=None if ended_by_us else outcome.exit_code,
-            signal=None if ended_by_us else signal_name(outcome.signal),
-            stdout=stdout,
-            stderr=stderr,
-            checker_message=checker_message,
-            message=message,
-        )
-        return _Ran(
-            result,
-            truncated=StreamFlags(stdout=stdout_cut, stderr=stderr_cut),
-            invalid_utf8=StreamFlags(stdout=stdout_invalid, stderr=stderr_invalid),
-        )
-
-    def _judged(
-        self, submission: Submission, ran: list[_Ran], compiled: CompileResult | None
-    ) -> JudgedResponse:
-        """The response: the verdict, every test, the summary; the top-level run fields are
-        those of the test that decided the verdict (the first that did not pass, else the
-        last that ran)."""
-        results = [r.result for r in ran]
-        verdict = overall_verdict(results)
-        ran_tests = [r for r in ran if r.result.verdict is not Verdict.SKIPPED]
-        deciding = next(
-            (r for r in ran_tests if r.result.verdict is not Verdict.ACCEPTED), ran_tests[-1]
-        )
-        first = deciding.result
-        return JudgedResponse(
-            status=first.status or Status.OK,
-            message=first.message,
-            stdout=first.stdout,
-            stderr=first.stderr,
-            exit_code=first.exit_code,
-            signal=first.signal,
-            time_ms=first.time_ms or 0,
-            wall_time_ms=first.wall_time_ms or 0,
-            memory_kb=first.memory_kb or 0,
-            truncated=deciding.truncated,
-            invalid_utf8=deciding.invalid_utf8,
-            compile=compiled,
-            language=submission.runtime.language,
-            version=submission.runtime.version,
-            verdict=verdict,
-            tests=results,
-            summary=summarize(results),
-        )
-
-    def _unjudged(
-        self,
-        submission: Submission,
-        verdict: Verdict,
-        compiled: CompileResult | None,
-        *,
-        message: str,
-    ) -> JudgedResponse:
-        """The response when no test could run: the compile (or syntax check) failed, or the
-        judge program did not compile. ``tests`` is empty; the summary counts the tests."""
-        judging = submission.judging
-        total = len(judging.tests) if judging is not None else 0
-        if verdict is Verdict.COMPILATION_ERROR and compiled is not None:
-            status = compiled.status
-        else:
-            status = Status.INTERNAL_ERROR
-        no_output = StreamFlags(stdout=False, stderr=False)
-        return JudgedResponse(
-            status=status,
-            message=message,
-            stdout="",
-            stderr="",
-            exit_code=None,
-            signal=None,
-            time_ms=0,
-            wall_time_ms=0,
-            memory_kb=0,
-            truncated=no_output,
-            invalid_utf8=no_output,
-            compile=compiled,
-            language=submission.runtime.language,
-            version=submission.runtime.version,
-            verdict=verdict,
-            tests=[],
-            summary=summarize([]).model_copy(update={"total": total}),
-        )
-
 
 def _interactor_limits(judge_limits: ResourceLimits, test_limits: ResourceLimits) -> ResourceLimits:
     """The interactor waits for the submission: it lives as long as the submission may, plus
@@ -521,29 +423,3 @@ def _interactor_limits(judge_limits: ResourceLimits, test_limits: ResourceLimits
     return dataclasses.replace(
         judge_limits, wall_time_ms=test_limits.wall_time_ms + judge_limits.wall_time_ms
     )
-
-
-def _judge_failure(what: str, outcome: Outcome) -> str:
-    """How a judge program failed, for the test's message: a judge error, not the
-    submission's fault."""
-    if outcome.killed_for is not None:
-        how = f"was stopped at its limit ({outcome.killed_for.value})"
-    elif outcome.oom_killed:
-        how = "was killed by the kernel (the replica ran out of memory)"
-    elif outcome.exit_code is None:
-        how = f"was killed by {signal_name(outcome.signal)}"
-    else:
-        how = f"exited with {outcome.exit_code} (not 42 or 43)"
-    stderr = decode_output(outcome.stderr[-JUDGE_STDERR_BYTES:], truncated=False)[0].strip()
-    return f"judge error: the {what} {how}" + (f": {stderr}" if stderr else "")
-
-
-def _skipped(name: str) -> _Ran:
-    no_output = StreamFlags(stdout=False, stderr=False)
-    return _Ran(TestResult.skipped(name), truncated=no_output, invalid_utf8=no_output)
-
-
-def _text(data: bytes | None) -> str | None:
-    if not data:
-        return None
-    return decode_output(data, truncated=True)[0].strip() or None
