@@ -6,6 +6,7 @@ from starlette.routing import Route
 
 from executor import __version__
 from executor.errors import BodyTooLarge, UnsupportedMediaType
+from executor.judging.models import JUDGING_BOUNDS
 from executor.limits import LIMIT_NAMES
 from executor.models import ExecuteRequest
 from executor.service import ExecutionService
@@ -16,7 +17,9 @@ async def execute(request: Request) -> JSONResponse:
     service: ExecutionService = request.app.state.service
     _require_json(request)
     body = await _read_body(request, limit_bytes=service.settings.max_body_kb * 1024)
-    submission = ExecuteRequest.model_validate_json(body)
+    submission = ExecuteRequest.model_validate_json(
+        body, context={JUDGING_BOUNDS: service.settings.judging_bounds()}
+    )
     result = await service.execute(submission)
     return JSONResponse(result.model_dump(mode="json"))
 

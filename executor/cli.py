@@ -1,4 +1,5 @@
-"""`executor serve`: parse arguments, load Settings, start uvicorn. No policy lives here."""
+"""`executor serve`: parse arguments, load Settings, start uvicorn. No policy lives here.
+`executor rehearse` and `executor judge` are clients of a service (their own modules)."""
 
 import argparse
 import logging
@@ -12,6 +13,7 @@ from executor.rehearsal import command as rehearse
 from executor.settings import Settings, SettingsError
 
 STARTUP_FAILURE = 3  # uvicorn's own code for a failed startup; bad settings exit with it too
+JUDGE_UNAVAILABLE = 2  # `executor judge` cannot judge at all (as judge_cli.EXIT_UNJUDGEABLE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
     rehearse.register(commands)
+    # Listed here; its own parser reads its arguments (judging/judge_cli.py), so that its
+    # imports (httpx, rich, PyYAML: the `judge` extra) load only when it runs, never for `serve`.
+    commands.add_parser(
+        "judge", help="judge a Kattis problem package's submissions through the service"
+    )
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["judge"]:
+        return _judge(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "rehearse":
         return rehearse.run(args)
@@ -48,3 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else STARTUP_FAILURE
+
+
+def _judge(argv: list[str]) -> int:
+    """``executor judge PROBLEM_DIR [--url URL] [--all-tests]``."""
+    try:
+        from executor.judging import judge_cli
+    except ImportError as exc:
+        print(
+            f"executor judge needs the 'judge' extra (pip install 'executor[judge]'): {exc}",
+            file=sys.stderr,
+        )
+        return JUDGE_UNAVAILABLE
+    return judge_cli.main(argv)

@@ -1,4 +1,5 @@
-"""The run of one submission: a box, compile (warm or fresh) → run → verdict → response."""
+"""The run of one submission: a box, compile (warm or fresh) → run → verdict → response.
+A judged submission (tests) goes through judging/runner.py, which compiles through here."""
 
 from collections.abc import Mapping
 
@@ -7,7 +8,7 @@ from executor.models import CompileResult, ExecuteResponse, Status, StreamFlags
 from executor.output import decode_output
 from executor.sandbox import Box, Outcome, Sandbox, Zygote, ZygoteRun
 from executor.settings import Settings
-from executor.submission import Submission, compile_limits
+from executor.submission import Program, Submission, compile_limits
 from executor.verdict import Verdict, decide, decide_compile, decide_warm_compile, signal_name
 from executor.warm_server import WarmServer
 
@@ -41,7 +42,7 @@ class Pipeline:
         async with self.sandbox.box(submission.files) as box:
             compiled = None
             if plan.compile_argv is not None:
-                compiled = await self._compile(submission, box, main_class=main_class)
+                compiled = await self.compile(submission, box, main_class=main_class)
                 if compiled.status != Status.OK:
                     verdict = Verdict(compiled.status, "the compile step failed: see compile")
                     return _response(submission, verdict, outcome=None, compiled=compiled)
@@ -74,9 +75,12 @@ class Pipeline:
         )
         return _response(submission, verdict, outcome=outcome, compiled=compiled)
 
-    async def _compile(self, submission: Submission, box: Box, *, main_class: str) -> CompileResult:
-        """Compile every source file: through the language's warm server when it can answer,
-        else with a fresh compiler process in the box."""
+    async def compile(
+        self, submission: Submission | Program, box: Box, *, main_class: str
+    ) -> CompileResult:
+        """Compile every source file (of a submission, or of a judge program) into ``box``:
+        through the language's warm server when it can answer, else with a fresh compiler
+        process in the box."""
         runtime = submission.runtime
         plan = runtime.plan
         limits = compile_limits(plan, settings=self.settings)

@@ -5,6 +5,7 @@ import logging
 
 from executor.admission import Admission
 from executor.errors import ServiceUnavailable
+from executor.judging.runner import JudgingRunner
 from executor.languages.plan import expand_argv
 from executor.languages.registry import all_plans
 from executor.models import ExecuteRequest, ExecuteResponse, RuntimeInfo
@@ -12,7 +13,7 @@ from executor.pipeline import Pipeline
 from executor.runtimes import Runtimes
 from executor.sandbox import IsolationMode, Sandbox, SandboxConfig, Zygote
 from executor.settings import Settings
-from executor.submission import build_submission, compile_limits
+from executor.submission import Judging, build_submission, compile_limits
 from executor.warm_server import WarmServer
 
 log = logging.getLogger("executor")
@@ -37,6 +38,7 @@ class ExecutionService:
         self.pipeline = Pipeline(
             sandbox, settings=settings, warm_servers=self.warm_servers, zygotes=self.zygotes
         )
+        self.judge = JudgingRunner(self.pipeline)
         wanted = settings.offered_languages()
         plans = [p for p in all_plans() if wanted is None or p.name in wanted]
         self.runtimes = Runtimes(plans, settings=settings, run=self.pipeline.run)
@@ -55,6 +57,9 @@ class ExecutionService:
                 spawn_helper=settings.prebuilt_spawn_helper(),
                 pool_size=settings.concurrency(),
                 uid_base=settings.uid_base,
+                # A judge program (interactor, output validator) runs beside a test's box, as a
+                # uid of its own: one companion per run slot.
+                companion_pool_size=settings.concurrency(),
             )
         )
         if sandbox.isolation.mode is IsolationMode.NONE:
@@ -129,10 +134,34 @@ class ExecutionService:
         """
         if not self.ready or self.draining:
             raise ServiceUnavailable("the service is starting or shutting down; retry shortly")
-        runtime = self.runtimes.registry.resolve(request.language, version=request.version)
-        submission = build_submission(request, runtime, settings=self.settings)
-        async with self.admission.slot(memory_kb=submission.limits.memory_kb):
-            return await self.pipeline.run(submission)
+        registry = self.runtimes.registry
+        runtime = registry.resolve(request.language, version=request.version)
+        submission = build_submission(
+            request, runtime, settings=self.settings, resolve=registry.resolve
+        )
+        if submission.judging is None:
+            async with self.admission.slot(memory_kb=submission.limits.memory_kb):
+                return await self.pipeline.run(submission)
+        # A submission running k tests at once holds k run slots and k tests' memory.
+        parallel = self.tests_at_once(submission.judging)
+        memory_kb = parallel * submission.judging.memory_per_test_kb()
+        async with self.admission.slot(memory_kb=memory_kb, slots=parallel):
+            return await self.judge.run(submission, parallel=parallel)
+
+    def tests_at_once(self, judging: Judging) -> int:
+        """How many of a submission's tests run at once: EXECUTOR_TESTS_PARALLEL, no more than
+        it has tests, the replica has run slots, or its memory budget holds."""
+        per_test_kb = judging.memory_per_test_kb()
+        by_memory = max(1, self.admission.memory_budget_kb // max(1, per_test_kb))
+        return max(
+            1,
+            min(
+                self.settings.tests_parallel,
+                len(judging.tests),
+                self.admission.concurrency,
+                by_memory,
+            ),
+        )
 
     def runtime_infos(self) -> list[RuntimeInfo]:
         """The runtimes offered here, for /runtimes."""
@@ -142,7 +171,7 @@ class ExecutionService:
         ]
 
     def load(self) -> dict[str, int]:
-        """Running and waiting submissions, cleanups under way, and the bounds."""
+        """Run slots held, waiting submissions, cleanups under way, and the bounds."""
         return {**self.admission.load(), "cleaning": self.sandbox.cleaning}
 
     async def shutdown(self) -> None:

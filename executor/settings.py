@@ -9,6 +9,7 @@ from typing import Self
 
 from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
 
+from executor.judging.models import JudgingBounds
 from executor.limits import LIMIT_NAMES, RUN_LIMITS
 from executor.sandbox import IsolationMode
 
@@ -70,6 +71,40 @@ class Settings(_LimitSettings):
     compile_memory_mb: int = Field(512, ge=64, description="peak RSS of a compilation, MB")
     compile_output_kb: int = Field(64, ge=1, description="compiler messages kept, KB")
     compile_processes: int = Field(128, ge=1, description="processes + threads of a compilation")
+
+    validator_time_ms: int = Field(
+        10000, ge=1, description="CPU time of an output validator or interactor, per test, ms"
+    )
+    validator_wall_time_ms: int = Field(
+        20000,
+        ge=1,
+        description="real time of an output validator, per test, ms; an interactor gets the "
+        "submission's wall limit plus this",
+    )
+    validator_memory_mb: int = Field(
+        256, ge=16, description="peak RSS of an output validator or interactor, MB"
+    )
+    validator_output_kb: int = Field(
+        64, ge=1, description="an output validator's stdout + stderr (an interactor's stderr), KB"
+    )
+    validator_processes: int = Field(
+        64, ge=1, description="processes + threads of an output validator or interactor"
+    )
+
+    tests_parallel: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="tests of one submission run at once; each holds a run slot (counted "
+        "against the concurrency) and its memory",
+    )
+    max_tests: int = Field(256, ge=1, le=10000, description="most tests in one request")
+    test_output_kb: int = Field(
+        1,
+        ge=0,
+        le=1024,
+        description="stdout and stderr kept per test in a judged response (each), KB",
+    )
 
     warm_compiler: bool = Field(
         True, description="keep a warm javac server (falls back to fresh javac when it is down)"
@@ -165,6 +200,10 @@ class Settings(_LimitSettings):
     def queue_size(self) -> int:
         """Submissions that may wait for a slot: the setting, or 16 x concurrency."""
         return self.max_queue if self.max_queue is not None else 16 * self.concurrency()
+
+    def judging_bounds(self) -> JudgingBounds:
+        """The sizes a judged request may have (validation context of the request model)."""
+        return JudgingBounds(max_tests=self.max_tests, max_program_files=self.max_files)
 
     def limit_default(self, name: str) -> int:
         """EXECUTOR_DEFAULT_<NAME> for the limit ``name`` of limits.RUN_LIMITS."""

@@ -86,6 +86,9 @@ class LanguagePlan:
                      verdict ``memory_limit_exceeded``.
     process_limit_markers  regexes on stderr that show a process or thread could not start;
                      with a failure and many processes they name the process limit.
+    check_argv       for an interpreted language, a syntax check run in the sandbox before a
+                     judged submission's first test (a template like ``compile_argv``): a
+                     non-zero exit is ``compilation_error`` with its stderr as the message.
     """
 
     name: str
@@ -94,6 +97,7 @@ class LanguagePlan:
     default_main: str
     run_argv: tuple[str, ...]
     compile_argv: tuple[str, ...] | None = None
+    check_argv: tuple[str, ...] | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     memory_strategy: MemoryStrategy = MemoryStrategy.ADDRESS_SPACE
     address_space_slack_mb: int = 64

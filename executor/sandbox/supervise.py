@@ -66,11 +66,13 @@ async def run(
     this returns; otherwise what the main process left behind is the caller's to end. Raises
     SpawnError if the command cannot start.
 
-    ``stdin_fd`` and ``stdout_fd`` (the caller's, left open) replace ``spec.stdin`` and the
-    captured stdout: to connect two runs to each other (an interactive problem). A stdout so
-    connected is not captured (the Outcome's is empty) and not counted in the output limit.
-    With ``zygote``, the program is forked from that zygote (``spec.argv`` is what would run
-    cold) while it is up, and started cold otherwise.
+    ``stdin_fd`` and ``stdout_fd`` replace ``spec.stdin`` and the captured stdout: to connect
+    two runs to each other (an interactive problem). They are handed over: closed here as soon
+    as the child holds its copies (or when it cannot start), so that when one of two connected
+    runs ends, the other reads end-of-file or gets EPIPE instead of waiting on a descriptor the
+    service still holds. A stdout so connected is not captured (the Outcome's is empty) and not
+    counted in the output limit. With ``zygote``, the program is forked from that zygote
+    (``spec.argv`` is what would run cold) while it is up, and started cold otherwise.
     """
     supervisor = _Supervisor(spec, plan=plan, helper=helper, scanner=scanner, zygote=zygote)
     return await supervisor.run(stdin_fd=stdin_fd, stdout_fd=stdout_fd)
@@ -103,6 +105,9 @@ class _Supervisor:
         self.limits = spec.limits
         self.output_left = spec.limits.output_kb * 1024
         self.killed_for: KillReason | None = None
+        # When the supervisor first killed the run: its wall time ends there, not once the
+        # uid's stragglers are gone (an interactive judge tells which side ended first by it).
+        self.killed_at: float | None = None
         self.pid = 0
         self.sampler: TreeSampler | None = None
         # The last proportional-set-size reading: (effective KB, rss_kb then, when).
@@ -111,7 +116,9 @@ class _Supervisor:
 
     async def run(self, *, stdin_fd: int | None, stdout_fd: int | None) -> Outcome:
         loop = asyncio.get_running_loop()
-        ours = []  # descriptors this supervisor made for the child and closes once it started
+        # The child's descriptors (made here, or handed over by the caller): closed once it
+        # started. Taken before the first await, so a handed-over one is never left open.
+        ours = [fd for fd in (stdin_fd, stdout_fd) if fd is not None]
         if stdin_fd is None:
             stdin_fd = _memfd_with(self.spec.stdin)
             ours.append(stdin_fd)
@@ -152,7 +159,8 @@ class _Supervisor:
             await self._watch(exited, wall_deadline)
             status, rusage = await _reap(pid, proc)
             reaped = True
-            wall_ms = int((time.monotonic() - started) * 1000)
+            ended = self.killed_at if self.killed_at is not None else time.monotonic()
+            wall_ms = int((ended - started) * 1000)
             await self._check_held_at_exit()
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
@@ -315,6 +323,8 @@ class _Supervisor:
     async def _kill(self, reason: KillReason) -> None:
         if self.killed_for is None:
             self.killed_for = reason
+        if self.killed_at is None:
+            self.killed_at = time.monotonic()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         if self.identity is not None:
@@ -355,6 +365,8 @@ class _Supervisor:
             _resolve(stream.closed)
             if self.killed_for is None:
                 self.killed_for = KillReason.OUTPUT_LIMIT
+            if self.killed_at is None:
+                self.killed_at = time.monotonic()
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
 

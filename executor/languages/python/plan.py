@@ -6,6 +6,20 @@ from importlib import resources
 from executor.languages.plan import LanguagePlan, MemoryStrategy, ZygotePlan
 from executor.languages.toolchain import candidates
 
+# The syntax check: compile every source as the interpreter would, without running or writing
+# anything (py_compile writes .pyc files and reads names starting with '-' as options); the
+# message is the interpreter's own. No braces: argv templates are str.format()ted.
+SYNTAX_CHECK = (
+    "import sys, traceback\n"
+    "for name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        with open(name, 'rb') as source:\n"
+    "            compile(source.read(), name, 'exec', dont_inherit=True)\n"
+    "    except (SyntaxError, ValueError) as error:\n"
+    "        sys.stderr.write(''.join(traceback.format_exception_only(error)))\n"
+    "        sys.exit(1)\n"
+)
+
 
 def find_python() -> list[str]:
     """CPython 3 binaries: PATH first (wrapper scripts such as pyenv shims skipped), then the
@@ -23,6 +37,18 @@ def python_plan() -> LanguagePlan:
         source_suffix=".py",
         default_main="main.py",
         run_argv=("{interpreter}", "-E", "-s", "-B", "-X", "utf8", "{main}", "{args}"),
+        # After -c, the file names are the script's arguments, never the interpreter's options.
+        check_argv=(
+            "{interpreter}",
+            "-E",
+            "-s",
+            "-B",
+            "-X",
+            "utf8",
+            "-c",
+            SYNTAX_CHECK,
+            "{sources}",
+        ),
         memory_strategy=MemoryStrategy.ADDRESS_SPACE,
         address_space_slack_mb=64,
         oom_markers=(re.compile(r"^MemoryError", re.MULTILINE),),
