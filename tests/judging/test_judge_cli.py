@@ -214,6 +214,7 @@ def test_every_submission_of_our_problems_gets_its_expected_verdict(
     assert status == EXIT_AGREED, output
 
 
+@pytest.mark.system
 def test_without_a_url_the_judge_starts_a_service_and_stops_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

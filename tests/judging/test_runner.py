@@ -381,6 +381,7 @@ def test_tests_at_once_overlap_and_hold_one_run_slot_each(parallel_service: Serv
     assert max(seen) == 2
 
 
+@pytest.mark.system
 def test_an_interactive_run_cannot_deadlock_a_replica_with_one_slot(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -441,6 +442,7 @@ def _peak_rss_kb(service: Service) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
 
 
+@pytest.mark.system
 def test_without_the_warm_compiler_the_class_files_are_read_back_from_the_compile_box(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

@@ -12,6 +12,8 @@ from executor.testing import HostService
 from tests.support import program
 
 # Deterministic programs: their whole answer is the same every time.
+pytestmark = pytest.mark.system
+
 PYTHON_CORPUS = [
     ("hello", {}),
     ("args", {"args": ["one", "two words", "", "--flag"]}),
