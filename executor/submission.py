@@ -15,6 +15,8 @@ from executor.settings import Settings
 # javac writes class files of its own size: a compile may write a file as large as the
 # largest a run may, and never less than this.
 COMPILE_FILE_SIZE_FLOOR_KB = 65536
+# The UTF-8 byte-order mark some editors (Windows') put at the start of a text file.
+BYTE_ORDER_MARK = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,14 @@ def build_submission(
     request: ExecuteRequest, runtime: Runtime, *, settings: Settings
 ) -> Submission:
     """Decode the request's files, check its counts and sizes against the operator's maxima,
-    and resolve its limits. Raises InvalidSubmission (too many files or arguments, bad
-    base64), BodyTooLarge (an argument too long) and LimitTooHigh (422)."""
+    and resolve its limits. A byte-order mark at the start of a source file is dropped: it is
+    no part of the program (javac refuses it). Raises InvalidSubmission (too many files or
+    arguments, bad base64), BodyTooLarge (an argument too long) and LimitTooHigh (422)."""
     plan = runtime.plan
     if request.code is not None:
-        main = plan.entry_name(request.code)
-        files = {main: request.code.encode()}
+        code = request.code.removeprefix(BYTE_ORDER_MARK)
+        main = plan.entry_name(code)
+        files = {main: code.encode()}
     else:
         if request.files is None:  # ExecuteRequest's validator guarantees one of the two
             raise InvalidSubmission("give exactly one of 'code' or 'files'")
@@ -49,6 +53,10 @@ def build_submission(
             )
         files = {f.name: _decode_file(f.name, f.content, f.encoding) for f in request.files}
         main = request.main or request.files[0].name
+        mark = BYTE_ORDER_MARK.encode()
+        for name, content in files.items():
+            if name == main or name.endswith(plan.source_suffix):
+                files[name] = content.removeprefix(mark)
     if len(request.args) > settings.max_args:
         raise InvalidSubmission(
             f"{len(request.args)} arguments is more than the maximum {settings.max_args}",
