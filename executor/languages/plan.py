@@ -134,12 +134,16 @@ def expand_argv(
     tmp_dir: str = "",
 ) -> tuple[str, ...]:
     """Fill a template's placeholders; ``{sources}``, ``{args}`` and the toolchain's expansions
-    become several items (or none). Raises KeyError for an unknown placeholder."""
+    become several items (or none). A file name (``{main}``, ``{sources}``) that a tool would
+    read as an option or an argument file (a leading '-' or '@') is given as ``./name``.
+    Raises KeyError for an unknown placeholder."""
     argv: list[str] = []
     for item in template:
         name = item[1:-1] if item.startswith("{") and item.endswith("}") else None
         if name == "sources":
-            argv.extend(sources)
+            argv.extend(_as_path(source) for source in sources)
+        elif name == "main":
+            argv.append(_as_path(main))
         elif name == "args":
             argv.extend(args)
         elif name is not None and name in toolchain.expansions:
@@ -156,3 +160,9 @@ def expand_argv(
                 )
             )
     return tuple(argv)
+
+
+def _as_path(file_name: str) -> str:
+    """``file_name`` as an argument no tool reads as an option: the request model refuses such
+    names, and this keeps any other caller's from reaching a command line as one."""
+    return f"./{file_name}" if file_name.startswith(("-", "@")) else file_name

@@ -8,16 +8,122 @@ Java's deferred self-test, which runs once the warm compiler has started), so a 
 fresh javac only when the warm one cannot answer for it."""
 
 import base64
+import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
-from tests.hostile.support import QUICK, Hostile, assert_contained
-from tests.support import program
+from tests.hostile.support import QUICK, RUN_ROOT, Hostile, Target, assert_contained
+from tests.support import PROGRAMS, program, wait_for
 
+# EXECUTOR_COMPILE_OUTPUT_KB's default, which every mode runs with.
+COMPILE_OUTPUT_KB = 64
+# What the service adds to the compiler's kept messages when it stops a compile at a limit.
+STOP_LINE_BYTES = 200
 HELLO = "Hello, world!\n"
+ARGUMENT_FILE = PROGRAMS / "java" / "hostile_argument_file"
+EVIL_MARKER = "EVIL: user code ran inside javac"
+
+
+def warm_starts(target: Target) -> int:
+    """How many times the warm javac has been started; it must be up now."""
+    state = target.service.info()["warm_compilers"]["java"]
+    assert state["ready"], state
+    starts: int = state["starts"]
+    return starts
+
+
+def post(target: Target, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = target.service.client.post("/execute", json=body)
+    return response.status_code, response.json()
 
 
 def java_files(*files: tuple[str, str]) -> dict[str, Any]:
     return {"language": "java", "files": [{"name": n, "content": c} for n, c in files]}
+
+
+def diagnostics_flood(size_bytes: int) -> str:
+    """About ``size_bytes`` of Java on one line, each statement naming an undefined variable:
+    javac reports 100 of them, printing the whole line with each (``size_bytes`` x 100)."""
+    statements = " ".join(f"int v{i} = u{i};" for i in range(size_bytes // 20))
+    return f"public class Main {{ public static void main(String[] a) {{ {statements} }} }}\n"
+
+
+def class_file_bomb(classes: int) -> str:
+    """A small source that makes javac write ``classes`` class files of about 60 KB each: every
+    class holds its own copy of a distinct 60 KB string constant."""
+    constant = "x" * 60_000
+    declarations = "".join(
+        f"class C{i} {{ static final String S = Main.S + {i}; }}\n" for i in range(classes)
+    )
+    return (
+        "public class Main {\n"
+        f'    static final String S = "{constant}";\n'
+        '    public static void main(String[] args) { System.out.println("ran"); }\n'
+        "}\n" + declarations
+    )
+
+
+def compiled_processor(tmp_path: Path) -> bytes:
+    """Evil.class, an annotation processor that prints EVIL_MARKER when javac loads it, built
+    by this host's javac for the oldest JDK any mode runs."""
+    java = shutil.which("java")
+    assert java is not None, "a JDK on PATH builds the test's annotation processor"
+    javac = os.path.join(os.path.dirname(os.path.realpath(java)), "javac")
+    subprocess.run(
+        [javac, "--release", "17", "-d", str(tmp_path), str(ARGUMENT_FILE / "Evil.java")],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return (tmp_path / "Evil.class").read_bytes()
+
+
+def assert_no_new_run_directory(target: Target, before: set[str]) -> None:
+    """Every run directory made since ``before`` goes away. On this host the runs directory is
+    shared with other services: one of their runs may come and go meanwhile, so wait for it."""
+    interval_s = 0.5 if target.container is not None else 0.05
+    wait_for(
+        lambda: not set(target.probe("listdir", RUN_ROOT)) - before,
+        timeout_s=90,
+        what="the run directories made since the request to be removed",
+        interval_s=interval_s,
+    )
+
+
+def test_a_file_name_is_never_read_as_an_option(hostile: Hostile, tmp_path: Path) -> None:
+    """1. A Python entry file named `-c` and a Node one named `-e`, the code to run given as
+    the first argument. 2. A Java submission with a file named `@opts.java` (javac reads
+    `opts.java` as an argument file), whose options load a submitted annotation processor that
+    prints a marker from inside javac, and one named `{.java` (it used to crash the warm javac,
+    so that a fresh javac compiled the submission). Expected: a 422 naming each such file;
+    nothing ran; nothing left behind."""
+    for language, name, code in (
+        ("python", "-c", "print('owned')"),
+        ("node", "-e", "console.log('owned')"),
+    ):
+        status, answer = post(
+            hostile.target(language),
+            {"language": language, "files": [{"name": name, "content": ""}], "args": [code]},
+        )
+        assert status == 422, (status, answer)
+        assert repr(name) in answer["error"]["message"], answer
+        assert_contained(hostile, language=language)
+    evil = base64.b64encode(compiled_processor(tmp_path)).decode()
+    body = java_files(
+        ("Main.java", (ARGUMENT_FILE / "Main.java").read_text()),
+        ("{.java", "class Brace {}\n"),
+        ("@opts.java", "class At {}\n"),
+        ("opts.java", (ARGUMENT_FILE / "opts.java").read_text()),
+    )
+    body["files"].append({"name": "Evil.class", "content": evil, "encoding": "base64"})
+    target = hostile.target("java")
+    status, answer = post(target, body)
+    assert EVIL_MARKER not in str(answer), answer
+    assert status == 422, (status, answer)
+    assert "'@opts.java'" in answer["error"]["message"], answer
+    assert_contained(hostile, language="java")
 
 
 def test_java_names_follow_the_language_and_a_byte_order_mark_is_dropped(
