@@ -1,5 +1,6 @@
 """The run of one submission: a box, compile (warm or fresh) → run → verdict → response."""
 
+import logging
 from collections.abc import Mapping
 
 from executor.languages.plan import expand_argv, heap_mb_for
@@ -10,6 +11,8 @@ from executor.settings import Settings
 from executor.submission import Submission, compile_limits
 from executor.verdict import Verdict, decide, decide_compile, decide_warm_compile, signal_name
 from executor.warm_server import WarmServer
+
+log = logging.getLogger("executor")
 
 
 class Pipeline:
@@ -54,8 +57,9 @@ class Pipeline:
         return _response(submission, verdict, outcome=outcome, compiled=compiled)
 
     async def _compile(self, submission: Submission, box: Box, *, main_class: str) -> CompileResult:
-        """Compile every source file: through the language's warm server when it can answer,
-        else with a fresh compiler process in the box."""
+        """Compile every source file: through the language's warm server when it can answer
+        and its output can be placed in the box, else with a fresh compiler process in the
+        box."""
         runtime = submission.runtime
         plan = runtime.plan
         limits = compile_limits(plan, settings=self.settings)
@@ -67,17 +71,23 @@ class Pipeline:
             )
             if warm is not None:
                 status = decide_warm_compile(exit_code=warm.exit_code, killed_for=warm.killed_for)
-                if status == Status.OK:
-                    await box.add_files(warm.artifacts)
-                return CompileResult(
-                    status=status,
-                    stdout="",
-                    stderr=warm.diagnostics,
-                    exit_code=warm.exit_code,
-                    time_ms=warm.cpu_time_ms,
-                    wall_time_ms=warm.wall_time_ms,
-                    memory_kb=warm.memory_kb,
-                )
+                try:
+                    if status == Status.OK:
+                        await box.add_files(warm.artifacts)
+                except (OSError, ValueError) as exc:
+                    # A submitted file where the output goes (one named like a package), a
+                    # name too long for the file system: the fresh compiler says so itself.
+                    log.info("warm compiler output not placed (%s); compiling afresh", exc)
+                else:
+                    return CompileResult(
+                        status=status,
+                        stdout="",
+                        stderr=warm.diagnostics,
+                        exit_code=warm.exit_code,
+                        time_ms=warm.cpu_time_ms,
+                        wall_time_ms=warm.wall_time_ms,
+                        memory_kb=warm.memory_kb,
+                    )
         assert plan.compile_argv is not None  # only called for compiled languages
         argv = expand_argv(
             plan.compile_argv,

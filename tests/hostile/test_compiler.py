@@ -80,14 +80,20 @@ def compiled_processor(tmp_path: Path) -> bytes:
     return (tmp_path / "Evil.class").read_bytes()
 
 
-def assert_no_new_run_directory(target: Target, before: set[str]) -> None:
-    """Every run directory made since ``before`` goes away. On this host the runs directory is
-    shared with other services: one of their runs may come and go meanwhile, so wait for it."""
+def directories_of_root(target: Target) -> set[str]:
+    """Run directories still owned by root: one is handed to its run's uid as soon as it is
+    filled, so one that stays root's was left by a box that failed to be made."""
+    return set(target.probe("files_of_uids", 0, 1, [RUN_ROOT], []))
+
+
+def assert_no_run_directory_left(target: Target, before: set[str]) -> None:
+    """No root-owned run directory appeared since ``before`` (on this host the runs directory
+    is shared with other services, whose new directories are root's for an instant)."""
     interval_s = 0.5 if target.container is not None else 0.05
     wait_for(
-        lambda: not set(target.probe("listdir", RUN_ROOT)) - before,
-        timeout_s=90,
-        what="the run directories made since the request to be removed",
+        lambda: not directories_of_root(target) - before,
+        timeout_s=10,
+        what="no run directory left behind",
         interval_s=interval_s,
     )
 
@@ -123,6 +129,37 @@ def test_a_file_name_is_never_read_as_an_option(hostile: Hostile, tmp_path: Path
     assert EVIL_MARKER not in str(answer), answer
     assert status == 422, (status, answer)
     assert "'@opts.java'" in answer["error"]["message"], answer
+    assert_contained(hostile, language="java")
+
+
+def test_a_file_in_the_way_of_the_compiler_output_is_a_compile_error(hostile: Hostile) -> None:
+    """1. `package pkg;` in Main.java, beside a submitted file named `pkg`: the class file
+    `pkg/Main.class` has nowhere to go. Expected: a 200 with compilation_error and javac's
+    message (it cannot write the class), not a 500; nothing left behind."""
+    target = hostile.target("java")
+    result = target.service.execute({"language": "java", **program("java", "hostile_package_file")})
+    assert result["status"] == "compilation_error", result
+    assert "error while writing Main" in result["compile"]["stderr"], result["compile"]
+    assert_contained(hostile, language="java")
+
+
+def test_a_class_name_too_long_for_a_file_name_is_a_compile_error(hostile: Hostile) -> None:
+    """1. A public class named with 300 letters, sent as `code`: its file would be named past
+    the file system's 255 bytes. 2. Main beside a non-public class of 300 letters: its class
+    file would. Expected: a 200 with compilation_error each time, not a 500; no run directory
+    left behind."""
+    target = hostile.target("java")
+    long_name = "A" * 300
+    before = directories_of_root(target)
+    main = "public static void main(String[] args) { System.out.println(1); }"
+    for code in (
+        f"public class {long_name} {{ {main} }}\n",
+        f"public class Main {{ {main} }}\nclass {long_name} {{}}\n",
+    ):
+        status, answer = post(target, {"language": "java", "code": code, "limits": QUICK})
+        assert status == 200, (status, answer)
+        assert answer["status"] == "compilation_error", answer
+    assert_no_run_directory_left(target, before)
     assert_contained(hostile, language="java")
 
 

@@ -74,3 +74,13 @@ def test_remove_workdir_removes_everything_at_any_depth(runs_dir: str) -> None:
     nest(Path(work.tmp), 300)
     remove_workdir(work)
     assert os.listdir(runs_dir) == []
+
+
+def test_a_workdir_that_cannot_be_filled_leaves_nothing(
+    runs_dir: str, identity: RunIdentity
+) -> None:
+    """1. A file name the file system refuses (longer than 255 bytes). Expected: OSError, and no
+    directory left in the runs directory."""
+    with pytest.raises(OSError):
+        create_workdir(runs_dir, files={"ok.py": b"", "A" * 300: b""}, identity=identity)
+    assert os.listdir(runs_dir) == []
