@@ -6,10 +6,17 @@ from collections.abc import Mapping
 from executor.languages.plan import expand_argv, heap_mb_for
 from executor.models import CompileResult, ExecuteResponse, Status, StreamFlags
 from executor.output import decode_output
-from executor.sandbox import Box, Outcome, Sandbox
+from executor.sandbox import Box, KillReason, Outcome, ResourceLimits, Sandbox
 from executor.settings import Settings
 from executor.submission import Submission, compile_limits
-from executor.verdict import Verdict, decide, decide_compile, decide_warm_compile, signal_name
+from executor.verdict import (
+    Verdict,
+    compiler_stopped,
+    decide,
+    decide_compile,
+    decide_warm_compile,
+    signal_name,
+)
 from executor.warm_server import WarmServer
 
 log = logging.getLogger("executor")
@@ -62,7 +69,7 @@ class Pipeline:
         box."""
         runtime = submission.runtime
         plan = runtime.plan
-        limits = compile_limits(plan, settings=self.settings)
+        limits = compile_limits(plan, settings=self.settings, run=submission.limits)
         sources = sorted(n for n in submission.files if n.endswith(plan.source_suffix))
         warm_server = self.warm_servers.get(runtime.language)
         if warm_server is not None:
@@ -82,7 +89,7 @@ class Pipeline:
                     return CompileResult(
                         status=status,
                         stdout="",
-                        stderr=warm.diagnostics,
+                        stderr=_stopped(warm.diagnostics, warm.killed_for, limits),
                         exit_code=warm.exit_code,
                         time_ms=warm.cpu_time_ms,
                         wall_time_ms=warm.wall_time_ms,
@@ -99,15 +106,24 @@ class Pipeline:
             tmp_dir=box.tmp_dir,
         )
         outcome = await box.run(argv, limits=limits, env=plan.env)
+        stderr = decode_output(outcome.stderr, truncated=outcome.stderr_truncated)[0]
         return CompileResult(
             status=decide_compile(outcome, limits=limits, oom_markers=plan.oom_markers).status,
             stdout=decode_output(outcome.stdout, truncated=outcome.stdout_truncated)[0],
-            stderr=decode_output(outcome.stderr, truncated=outcome.stderr_truncated)[0],
+            stderr=_stopped(stderr, outcome.killed_for, limits),
             exit_code=outcome.exit_code,
             time_ms=outcome.cpu_time_ms,
             wall_time_ms=outcome.wall_time_ms,
             memory_kb=outcome.memory_kb,
         )
+
+
+def _stopped(messages: str, reason: KillReason | None, limits: ResourceLimits) -> str:
+    """A compiler's messages, ended by a line saying which limit stopped it, if one did."""
+    if reason is None:
+        return messages
+    separator = "\n" if messages and not messages.endswith("\n") else ""
+    return messages + separator + compiler_stopped(reason, limits)
 
 
 def _response(

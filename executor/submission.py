@@ -110,8 +110,12 @@ def resolve_limits(asked: Limits, *, plan: LanguagePlan, settings: Settings) -> 
     )
 
 
-def compile_limits(plan: LanguagePlan, *, settings: Settings) -> ResourceLimits:
-    """The operator's compile limits (EXECUTOR_COMPILE_*), the same for every submission."""
+def compile_limits(
+    plan: LanguagePlan, *, settings: Settings, run: ResourceLimits | None = None
+) -> ResourceLimits:
+    """The operator's compile limits (EXECUTOR_COMPILE_*), the same for every submission; with
+    ``run``, the limits of the run it compiles for, what it writes is held to that run's disk
+    limits (it stays in the run's directory), else to the operator's maxima."""
     memory_kb = settings.compile_memory_mb * 1024
     return ResourceLimits(
         cpu_time_ms=settings.compile_time_ms,
@@ -121,8 +125,8 @@ def compile_limits(plan: LanguagePlan, *, settings: Settings) -> ResourceLimits:
         processes=settings.compile_processes,
         file_size_kb=max(settings.limit_maximum("file_size_kb"), COMPILE_FILE_SIZE_FLOOR_KB),
         # A compile runs in the submission's box: what it writes counts with the sources.
-        disk_kb=settings.limit_maximum("disk_mb") * 1024,
-        disk_files=settings.limit_maximum("disk_files"),
+        disk_kb=run.disk_kb if run else settings.limit_maximum("disk_mb") * 1024,
+        disk_files=run.disk_files if run else settings.limit_maximum("disk_files"),
         open_files=settings.open_files,
         address_space_kb=plan.address_space_kb(memory_kb),
     )

@@ -1,4 +1,4 @@
-"""A request turned into a Submission: entry file names and byte-order marks."""
+"""A request turned into a Submission: byte-order marks dropped, compile limits resolved."""
 
 import base64
 
@@ -8,7 +8,7 @@ from executor.languages.plan import Toolchain
 from executor.languages.registry import Runtime, all_plans
 from executor.models import ExecuteRequest
 from executor.settings import Settings
-from executor.submission import build_submission
+from executor.submission import build_submission, compile_limits
 
 SETTINGS = Settings.from_environ({})
 BOM = "\ufeff"
@@ -56,3 +56,16 @@ def test_a_leading_byte_order_mark_is_dropped_from_source_files_only(encoding: s
 def test_the_entry_file_without_a_suffix_loses_its_byte_order_mark_too() -> None:
     files = submit({"language": "python", "files": [{"name": "solution", "content": BOM + "1"}]})
     assert files == {"solution": b"1"}
+
+
+def test_compile_limits_hold_a_compile_to_the_run_disk_limits() -> None:
+    request = ExecuteRequest.model_validate(
+        {"language": "java", "code": "class A {}", "limits": {"disk_mb": 16, "disk_files": 99}}
+    )
+    java = runtime("java")
+    submission = build_submission(request, java, settings=SETTINGS)
+    limits = compile_limits(java.plan, settings=SETTINGS, run=submission.limits)
+    assert (limits.disk_kb, limits.disk_files) == (16 * 1024, 99)
+    assert limits.output_kb == SETTINGS.compile_output_kb
+    alone = compile_limits(java.plan, settings=SETTINGS)
+    assert alone.disk_kb == SETTINGS.limit_maximum("disk_mb") * 1024

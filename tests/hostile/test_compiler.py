@@ -98,6 +98,28 @@ def assert_no_run_directory_left(target: Target, before: set[str]) -> None:
     )
 
 
+def test_compiler_messages_stop_at_the_compile_output_limit(hostile: Hostile) -> None:
+    """1. A 256 KB Java source on one line naming hundreds of undefined variables: javac prints
+    the whole line with each of its 100 errors (25 MB of messages). Expected:
+    compilation_error with at most the compile output limit (64 KB) of javac's messages and a
+    line saying the compiler was stopped; the warm javac answered (not restarted); nothing left
+    behind."""
+    target = hostile.target("java")
+    starts = warm_starts(target)
+    result = target.service.execute(
+        {"language": "java", "code": diagnostics_flood(256 * 1024), "limits": QUICK}
+    )
+    assert result["status"] == "compilation_error", result["status"]
+    compiled = result["compile"]
+    assert compiled["status"] == "compilation_error"
+    stderr = compiled["stderr"].encode()
+    assert len(stderr) <= COMPILE_OUTPUT_KB * 1024 + STOP_LINE_BYTES, len(stderr)
+    assert stderr.startswith(b"Main.java:1: error: cannot find symbol"), stderr[:200]
+    assert b"error: the compiler wrote more than 64 KB" in stderr[-STOP_LINE_BYTES:], stderr[-300:]
+    assert warm_starts(target) == starts
+    assert_contained(hostile, language="java")
+
+
 def test_a_file_name_is_never_read_as_an_option(hostile: Hostile, tmp_path: Path) -> None:
     """1. A Python entry file named `-c` and a Node one named `-e`, the code to run given as
     the first argument. 2. A Java submission with a file named `@opts.java` (javac reads
@@ -129,6 +151,46 @@ def test_a_file_name_is_never_read_as_an_option(hostile: Hostile, tmp_path: Path
     assert EVIL_MARKER not in str(answer), answer
     assert status == 422, (status, answer)
     assert "'@opts.java'" in answer["error"]["message"], answer
+    assert_contained(hostile, language="java")
+
+
+def test_the_warm_compiler_survives_any_file_name(hostile: Hostile) -> None:
+    """1. Hello world beside a file whose name a URI cannot hold (`{`, `%`, `#`, `?`, a space),
+    a non-ASCII one and one outside Unicode's basic plane (4 bytes of UTF-8). Expected: each
+    compiles and runs; the warm javac answered every time (never restarted)."""
+    target = hostile.target("java")
+    starts = warm_starts(target)
+    hello = program("java", "hello")["code"]
+    for index, name in enumerate(
+        ["{.java", "100%.java", "a#b?.java", "a b.java", "Über.java", "\U0001f600.java"]
+    ):
+        result = target.service.execute(
+            java_files(("Hello.java", hello), (name, f"class Extra{index} {{}}\n"))
+        )
+        assert (result["status"], result["stdout"]) == ("ok", HELLO), (name, result)
+        assert warm_starts(target) == starts, name
+    assert_contained(hostile, language="java")
+
+
+def test_compiler_output_is_held_to_the_run_disk_limit(hostile: Hostile) -> None:
+    """1. A 100 KB source whose 700 classes each hold a distinct 60 KB string constant: 42 MB
+    of class files, under `disk_mb` 16 and `file_size_kb` 0. 2. 100 such classes (6 MB) under
+    the default limits. 3. The 700 classes under the default `disk_mb` (256). Expected: 1 is a
+    compilation_error saying the compiler held too much on disk, and the program never ran;
+    2 and 3 compile and run (3 past what the warm javac may hand over, so by a fresh javac
+    writing as the run's uid); nothing left behind."""
+    target = hostile.target("java")
+    bomb = class_file_bomb(700)
+    limited = {**QUICK, "disk_mb": 16, "file_size_kb": 0}
+    result = target.service.execute({"language": "java", "code": bomb, "limits": limited})
+    assert result["compile"]["status"] == "compilation_error", result["compile"]
+    assert result["status"] == "compilation_error", result["status"]
+    assert "more than 16 MB" in result["compile"]["stderr"], result["compile"]["stderr"][-500:]
+    assert result["stdout"] == ""
+    assert_contained(hostile, language="java")
+    for classes in (100, 700):
+        result = target.service.execute({"language": "java", "code": class_file_bomb(classes)})
+        assert (result["status"], result["stdout"]) == ("ok", "ran\n"), (classes, result)
     assert_contained(hostile, language="java")
 
 
@@ -171,7 +233,7 @@ def test_java_names_follow_the_language_and_a_byte_order_mark_is_dropped(
     base64 file. Expected: each compiles and runs, printing its own text."""
     target = hostile.target("java")
     for case, printed in (("unicode_latin_class", "Ärger\n"), ("unicode_cyrillic_class", "нет\n")):
-        result = hostile.run("java", case, limits=QUICK)
+        result = hostile.run("java", case)
         assert (result["status"], result["stdout"]) == ("ok", printed), result
     hello = "\ufeff" + program("java", "hello")["code"]
     encoded = base64.b64encode(hello.encode()).decode()
@@ -183,6 +245,6 @@ def test_java_names_follow_the_language_and_a_byte_order_mark_is_dropped(
             "files": [{"name": "Hello.java", "content": encoded, "encoding": "base64"}],
         },
     ):
-        result = target.service.execute({**body, "limits": QUICK})
+        result = target.service.execute(body)
         assert (result["status"], result["stdout"]) == ("ok", HELLO), result
     assert_contained(hostile, language="java")
