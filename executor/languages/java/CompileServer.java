@@ -125,6 +125,9 @@ public final class CompileServer {
         try {
             ok = compiler.getTask(new PrintWriter(diagnostics), classes, null, OPTIONS, null, units).call();
         } catch (RuntimeException crash) {
+            if (classes.overBudget) {
+                return new Result(1, OVER_BUDGET, new byte[0], Map.of());
+            }
             if (diagnostics.full) {
                 return new Result(1, DIAGNOSTICS_CUT, diagnostics.bytes(), Map.of());
             }
@@ -201,7 +204,7 @@ public final class CompileServer {
     }
 
     /** Keeps every class javac writes, keyed by its relative path, within the budget: past it
-     * a write fails (javac reports that it cannot write the class) and nothing is kept. */
+     * a write stops javac and nothing is kept. */
     private static final class Classes extends ForwardingJavaFileManager<StandardJavaFileManager> {
         final Map<String, byte[]> output = new LinkedHashMap<>();
         private final Budget budget;
@@ -251,7 +254,8 @@ public final class CompileServer {
                         || usedBytes + pathBytes + size > budget.artifactBytes) {
                     overBudget = true;
                     output.clear();
-                    throw new IOException("the compiled classes are over the budget");
+                    // Unchecked, so that javac stops instead of going on to the next class.
+                    throw new OverBudget();
                 }
                 kept.write(b, off, len);
             }
@@ -302,6 +306,13 @@ public final class CompileServer {
 
         @Override
         public void close() {}
+    }
+
+    /** Thrown through javac to stop it once its classes pass their budget. */
+    private static final class OverBudget extends RuntimeException {
+        OverBudget() {
+            super("the compiled classes are over their budget", null, false, false);
+        }
     }
 
     /** Thrown through javac to stop it once its messages fill their budget. */
