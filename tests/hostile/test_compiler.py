@@ -67,7 +67,7 @@ def class_file_bomb(classes: int) -> str:
 
 def compiled_processor(tmp_path: Path) -> bytes:
     """Evil.class, an annotation processor that prints EVIL_MARKER when javac loads it, built
-    by this host's javac for the oldest JDK any mode runs."""
+    by this host's javac for Java 17 (the oldest JDK of any mode)."""
     java = shutil.which("java")
     assert java is not None, "a JDK on PATH builds the test's annotation processor"
     javac = os.path.join(os.path.dirname(os.path.realpath(java)), "javac")
@@ -99,8 +99,8 @@ def assert_no_run_directory_left(target: Target, before: set[str]) -> None:
 
 
 def test_compiler_messages_stop_at_the_compile_output_limit(hostile: Hostile) -> None:
-    """1. A 256 KB Java source on one line naming hundreds of undefined variables: javac prints
-    the whole line with each of its 100 errors (25 MB of messages). Expected:
+    """1. A 253 KB Java source on one line naming 13,000 undefined variables: javac prints the
+    whole line with each of its first 100 errors (25 MB of messages). Expected:
     compilation_error with at most the compile output limit (64 KB) of javac's messages and a
     line saying the compiler was stopped; the warm javac answered (not restarted); nothing left
     behind."""
@@ -173,7 +173,7 @@ def test_the_warm_compiler_survives_any_file_name(hostile: Hostile) -> None:
 
 
 def test_compiler_output_is_held_to_the_run_disk_limit(hostile: Hostile) -> None:
-    """1. A 100 KB source whose 700 classes each hold a distinct 60 KB string constant: 42 MB
+    """1. A 97 KB source whose 700 classes each hold a distinct 60 KB string constant: 42 MB
     of class files, under `disk_mb` 16 and `file_size_kb` 0. 2. 100 such classes (6 MB) under
     the default limits. 3. The 700 classes under the default `disk_mb` (256). Expected: 1 is a
     compilation_error saying the compiler held too much on disk, and the program never ran;
