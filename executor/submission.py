@@ -19,6 +19,8 @@ from executor.settings import Settings
 # javac writes class files of its own size: a compile may write a file as large as the
 # largest a run may, and never less than this.
 COMPILE_FILE_SIZE_FLOOR_KB = 65536
+# The UTF-8 byte-order mark some editors (Windows') put at the start of a text file.
+BYTE_ORDER_MARK = "\ufeff"
 
 
 # A judge program's box holds the test's files in this directory (see judging/runner.py): no
@@ -95,10 +97,11 @@ def build_submission(
     resolve: Callable[[str], Runtime],
 ) -> Submission:
     """Decode the request's files, check its counts and sizes against the operator's maxima,
-    and resolve its limits (each test's too); ``resolve`` finds a judge program's runtime.
-    Raises InvalidSubmission (too many files or arguments, bad base64, a judge file named
-    ``judge``), BodyTooLarge (an argument too long), LimitTooHigh (422) and what ``resolve``
-    raises (UnknownLanguage, 400)."""
+    and resolve its limits (each test's too); ``resolve`` finds a judge program's runtime. A
+    byte-order mark at the start of a source file is dropped: it is no part of the program
+    (javac refuses it). Raises InvalidSubmission (too many files or arguments, bad base64, a
+    judge file named ``judge``), BodyTooLarge (an argument too long), LimitTooHigh (422) and
+    what ``resolve`` raises (UnknownLanguage, 400)."""
     plan = runtime.plan
     main, files = _decode_source(request.code, request.files, request.main, plan, settings)
     if len(request.args) > settings.max_args:
@@ -161,8 +164,12 @@ def resolve_limits(
     )
 
 
-def compile_limits(plan: LanguagePlan, *, settings: Settings) -> ResourceLimits:
-    """The operator's compile limits (EXECUTOR_COMPILE_*), the same for every submission."""
+def compile_limits(
+    plan: LanguagePlan, *, settings: Settings, run: ResourceLimits | None = None
+) -> ResourceLimits:
+    """The operator's compile limits (EXECUTOR_COMPILE_*), the same for every submission; with
+    ``run``, the limits of the run it compiles for, what it writes is held to that run's disk
+    limits (it stays in the run's directory), else to the operator's maxima."""
     memory_kb = settings.compile_memory_mb * 1024
     return ResourceLimits(
         cpu_time_ms=settings.compile_time_ms,
@@ -172,8 +179,8 @@ def compile_limits(plan: LanguagePlan, *, settings: Settings) -> ResourceLimits:
         processes=settings.compile_processes,
         file_size_kb=max(settings.limit_maximum("file_size_kb"), COMPILE_FILE_SIZE_FLOOR_KB),
         # A compile runs in the submission's box: what it writes counts with the sources.
-        disk_kb=settings.limit_maximum("disk_mb") * 1024,
-        disk_files=settings.limit_maximum("disk_files"),
+        disk_kb=run.disk_kb if run else settings.limit_maximum("disk_mb") * 1024,
+        disk_files=run.disk_files if run else settings.limit_maximum("disk_files"),
         open_files=settings.open_files,
         address_space_kb=plan.address_space_kb(memory_kb),
     )
@@ -258,8 +265,10 @@ def _decode_source(
     plan: LanguagePlan,
     settings: Settings,
 ) -> tuple[str, dict[str, bytes]]:
-    """The entry file's name and every file's bytes, from ``code`` or ``files``."""
+    """The entry file's name and every file's bytes, from ``code`` or ``files``; a leading
+    byte-order mark dropped from the entry and source files."""
     if code is not None:
+        code = code.removeprefix(BYTE_ORDER_MARK)
         entry = plan.entry_name(code)
         return entry, {entry: code.encode()}
     if files is None:  # the request models' validators guarantee one of the two
@@ -270,7 +279,12 @@ def _decode_source(
             maximum=settings.max_files,
         )
     decoded = {f.name: _decode_file(f.name, f.content, f.encoding) for f in files}
-    return main or files[0].name, decoded
+    entry = main or files[0].name
+    mark = BYTE_ORDER_MARK.encode()
+    for name, content in decoded.items():
+        if name == entry or name.endswith(plan.source_suffix):
+            decoded[name] = content.removeprefix(mark)
+    return entry, decoded
 
 
 def _decode_file(name: str, content: str, encoding: str) -> bytes:

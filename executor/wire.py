@@ -24,7 +24,8 @@ class Status(StrEnum):
 
 
 class SourceFile(BaseModel):
-    """One file of the submission. ``name`` is a plain file name: no '/', no '..', no NUL."""
+    """One file of the submission. ``name`` is a plain file name: no '/', no '..', no NUL, and
+    nothing a tool could read as an option (a leading '-' or '@')."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -43,6 +44,11 @@ class SourceFile(BaseModel):
             raise ValueError(f"file name {name!r} must not contain NUL or control characters")
         if len(name.encode()) > MAX_FILE_NAME_BYTES:
             raise ValueError(f"file name is longer than {MAX_FILE_NAME_BYTES} bytes")
+        # Entry and source names reach command lines, where python reads `-c` as code to run
+        # and javac reads `@opts.java` as a file of its options: refused for every language
+        # and every file, one rule instead of each tool's quoting.
+        if name.startswith(("-", "@")):
+            raise ValueError(f"file name {name!r} must not start with '-' or '@'")
         return name
 
 

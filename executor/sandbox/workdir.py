@@ -26,7 +26,9 @@ def create_workdir(
 ) -> Workdir:
     """Create a new directory under ``runs_dir`` holding ``files`` (names already validated: no
     '/', no '..'), owned by ``identity`` when given. The name is random, so one run cannot guess
-    another's; ``runs_dir`` is mode 0711 so a run can reach its own directory but list none."""
+    another's; ``runs_dir`` is mode 0711 so a run can reach its own directory but list none.
+    Raises OSError when it cannot (a name the file system refuses, a full disk), having removed
+    whatever it made."""
     root = os.path.join(runs_dir, secrets.token_hex(12))
     os.mkdir(root, 0o700)
     work = Workdir(
@@ -35,6 +37,15 @@ def create_workdir(
         home=os.path.join(root, "home"),
         tmp=os.path.join(root, "tmp"),
     )
+    try:
+        _fill(work, files=files, identity=identity)
+    except BaseException:
+        remove_workdir(work)
+        raise
+    return work
+
+
+def _fill(work: Workdir, *, files: Mapping[str, bytes], identity: RunIdentity | None) -> None:
     for path in (work.box, work.home, work.tmp):
         os.mkdir(path, 0o700)
     # Nothing of the run exists yet, so plain writes are safe here; ownership is handed over last.
@@ -53,7 +64,6 @@ def create_workdir(
             os.chown(
                 os.path.join(work.box, name), identity.uid, identity.gid, follow_symlinks=False
             )
-    return work
 
 
 def add_files(

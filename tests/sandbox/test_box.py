@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from executor.sandbox import IsolationMode, ResourceLimits, Sandbox, SandboxConfig, SpawnError
+from executor.sandbox import (
+    IsolationMode,
+    KillReason,
+    ResidentFailed,
+    ResourceLimits,
+    Sandbox,
+    SandboxConfig,
+    SpawnError,
+)
 
 PYTHON = "/usr/bin/python3"
 LIMITS = ResourceLimits(
@@ -124,9 +132,11 @@ def test_a_resident_answers_frames_and_its_box_is_removed_on_stop(
         )
         try:
             ready = await resident.exchange(None, cpu_time_ms=5000, wall_time_ms=5000,
-                                            memory_kb=LIMITS.memory_kb)  # fmt: skip
+                                            memory_kb=LIMITS.memory_kb,
+                                            max_response_bytes=5)  # fmt: skip
             echo = await resident.exchange(b"ping:", cpu_time_ms=5000, wall_time_ms=5000,
-                                           memory_kb=LIMITS.memory_kb)  # fmt: skip
+                                           memory_kb=LIMITS.memory_kb,
+                                           max_response_bytes=64)  # fmt: skip
         finally:
             await resident.stop()
         return ready.response, echo.response
@@ -178,3 +188,37 @@ def test_a_companion_box_needs_a_companion_pool(sandbox: Sandbox) -> None:
 
     with pytest.raises(ValueError, match="no companion pool"):
         asyncio.run(scenario())
+
+
+def test_a_resident_announcing_a_frame_past_the_cap_is_killed_unread(
+    sandbox: Sandbox, runs_dir: Path
+) -> None:
+    """1. A resident answers with a frame header announcing 1 GB (and starts writing it).
+    2. The exchange allows 1 MB. Expected: ResidentFailed for the output limit at once, nothing
+    of the frame read, the resident's box removed."""
+    server = (
+        "import struct, sys\n"
+        "out = sys.stdout.buffer\n"
+        "out.write(struct.pack('>i', 2**30)); out.flush()\n"
+        "while True: out.write(b'x' * 65536)\n"
+    )
+
+    async def scenario() -> ResidentFailed:
+        resident = await sandbox.start_resident(
+            (PYTHON, "server.py"), files={"server.py": server.encode()}, limits=LIMITS, env={}
+        )
+        try:
+            with pytest.raises(ResidentFailed) as failed:
+                await resident.exchange(None, cpu_time_ms=5000, wall_time_ms=5000,
+                                        memory_kb=LIMITS.memory_kb,
+                                        max_response_bytes=2**20)  # fmt: skip
+            assert not resident.alive
+        finally:
+            await resident.stop()
+            await sandbox.close()
+        return failed.value
+
+    failure = asyncio.run(scenario())
+    assert failure.reason == KillReason.OUTPUT_LIMIT
+    assert "1073741824 bytes" in str(failure)
+    assert os.listdir(runs_dir) == []

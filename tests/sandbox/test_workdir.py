@@ -122,3 +122,13 @@ def test_add_files_makes_empty_directories(runs_dir: str, identity: RunIdentity)
     feedback = Path(work.box) / "judge" / "feedback"
     assert feedback.is_dir() and list(feedback.iterdir()) == []
     assert feedback.stat().st_uid == identity.uid
+
+
+def test_a_workdir_that_cannot_be_filled_leaves_nothing(
+    runs_dir: str, identity: RunIdentity
+) -> None:
+    """1. A file name the file system refuses (longer than 255 bytes). Expected: OSError, and no
+    directory left in the runs directory."""
+    with pytest.raises(OSError):
+        create_workdir(runs_dir, files={"ok.py": b"", "A" * 300: b""}, identity=identity)
+    assert os.listdir(runs_dir) == []
