@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from executor.limits import RUN_LIMITS
 
 MAX_FILE_NAME_BYTES = 255
+MAX_SUBMISSION_ID_CHARS = 255
+# Printable ASCII without spaces: the id is echoed in logs and compared byte for byte.
+SUBMISSION_ID_PATTERN = r"^[!-~]+$"
 
 
 class Status(StrEnum):
@@ -81,6 +84,14 @@ class ExecuteRequest(BaseModel):
     stdin: str = ""
     args: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    submission_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_SUBMISSION_ID_CHARS,
+        pattern=SUBMISSION_ID_PATTERN,
+        description="the caller's id for this submission (or the Idempotency-Key header): a "
+        "repeat with the same id gets the first answer again instead of a new run",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
