@@ -3,6 +3,7 @@ own: counters and histograms the request path updates, gauges read from the serv
 scraped."""
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -108,31 +109,19 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+@dataclass(frozen=True)
 class ServiceState:
     """What the service already counts, read when /metrics is scraped."""
 
-    def __init__(
-        self,
-        *,
-        running: int,
-        queued: int,
-        cleaning: int,
-        warm_starts: Mapping[str, int],
-        retired_uids: int,
-        draining: bool,
-        answers_in_flight_bytes: int,
-        idempotency_kept: int,
-        idempotency_kept_bytes: int,
-    ) -> None:
-        self.running = running
-        self.queued = queued
-        self.cleaning = cleaning
-        self.warm_starts = warm_starts
-        self.retired_uids = retired_uids
-        self.draining = draining
-        self.answers_in_flight_bytes = answers_in_flight_bytes
-        self.idempotency_kept = idempotency_kept
-        self.idempotency_kept_bytes = idempotency_kept_bytes
+    running: int
+    queued: int
+    cleaning: int
+    warm_starts: Mapping[str, int]
+    retired_uids: int
+    draining: bool
+    answers_in_flight_bytes: int
+    idempotency_kept: int
+    idempotency_kept_bytes: int
 
 
 class _StateCollector(Collector):
