@@ -153,24 +153,26 @@ def test_work_still_running_at_the_drain_deadline_is_killed_and_answered_interna
 def test_a_container_stopped_by_the_platform_drains_and_exits_0(
     images: tuple[str, dict[str, str]],
 ) -> None:
-    """1. A container of the Python image (as on ACA) runs a 50 s program.
-    2. `docker stop` (SIGTERM, SIGKILL after 30 s, as ACA's grace period) with
-    EXECUTOR_DRAIN_SECONDS=8.
-    Expected: the program is answered internal_error naming the drain; the container exits
-    with status 0 well before the 30 s grace period ends."""
+    """1. A container of the Python image (as on ACA, 2 run slots) runs two 50 s programs and
+    a third waits in the queue. 2. `docker stop` (SIGTERM, SIGKILL after 30 s, as ACA's grace
+    period) with EXECUTOR_DRAIN_SECONDS=8.
+    Expected: all three answered internal_error naming the drain; the container exits with
+    status 0 within the drain, well before the grace period ends; its log is JSON lines."""
     docker, built = images
-    env = {"EXECUTOR_DRAIN_SECONDS": str(DRAIN_S)}
+    env = {"EXECUTOR_DRAIN_SECONDS": str(DRAIN_S), "EXECUTOR_MAX_CONCURRENCY": "2"}
     with (
         ContainerService.start(
             built["python"], env=env, name=container_name("python"), docker=docker
         ) as container,
-        concurrent.futures.ThreadPoolExecutor(2) as pool,
+        concurrent.futures.ThreadPoolExecutor(4) as pool,
     ):
-        running = pool.submit(container.execute, sleeper(50))
+        submitted = [pool.submit(container.execute, sleeper(50)) for _ in range(3)]
         wait_for(
-            lambda: container.client.get("/readyz").json()["running"] == 1,
+            lambda: (lambda r: (r["running"], r["queued"]) == (2, 1))(
+                container.client.get("/readyz").json()
+            ),
             timeout_s=30,
-            what="the program to run",
+            what="two programs running and one queued",
         )
         signalled = time.monotonic()
         stopping = pool.submit(
@@ -179,9 +181,10 @@ def test_a_container_stopped_by_the_platform_drains_and_exits_0(
             capture_output=True,
             timeout=60,
         )
-        answer = running.result()
-        assert answer["status"] == "internal_error", answer
-        assert f"EXECUTOR_DRAIN_SECONDS={DRAIN_S}" in answer["message"]
+        for future in submitted:
+            answer = future.result()
+            assert answer["status"] == "internal_error", answer
+            assert f"EXECUTOR_DRAIN_SECONDS={DRAIN_S}" in answer["message"]
         stopping.result()
         assert time.monotonic() - signalled < DRAIN_S + 2
         state = container.state()
