@@ -63,6 +63,9 @@ class WarmServer:
         self._resident: Resident | None = None
         self._lock = asyncio.Lock()
         self._restarting: asyncio.Task[None] | None = None
+        self._closed = False
+        # Compiles under way, kept here while their callers may have gone (see compile).
+        self._compiles: set[asyncio.Future[WarmCompile | None]] = set()
 
     async def start(self) -> None:
         """Start the server and wait for its ready frame. Logs and leaves ``ready`` false if it
@@ -96,9 +99,22 @@ class WarmServer:
         self, sources: dict[str, bytes], *, limits: ResourceLimits
     ) -> WarmCompile | None:
         """Compile ``sources`` in the server under ``limits`` (CPU, wall, memory of this
-        exchange). Returns None if the server is not available."""
+        exchange). Returns None if the server is not available.
+
+        Cancelling the caller (its client left, or the drain's deadline came) does not cut the
+        exchange short: the server's answer would stay unread and the next compile, another
+        submission's, would read it. The compile ends under the lock, within its limits, and
+        its answer is dropped."""
         if not self.ready or self._resident is None:
             return None
+        compiling = asyncio.ensure_future(self._compile(sources, limits=limits))
+        self._compiles.add(compiling)
+        compiling.add_done_callback(self._compiles.discard)
+        return await asyncio.shield(compiling)
+
+    async def _compile(
+        self, sources: dict[str, bytes], *, limits: ResourceLimits
+    ) -> WarmCompile | None:
         async with self._lock:
             resident = self._resident
             if not self.ready or resident is None:
@@ -139,6 +155,7 @@ class WarmServer:
 
     async def close(self) -> None:
         """Stop the server (and a restart under way) for good."""
+        self._closed = True
         if self._restarting is not None:
             self._restarting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -153,6 +170,8 @@ class WarmServer:
 
     def _restart(self) -> None:
         self.ready = False
+        if self._closed:
+            return
 
         async def restart() -> None:
             await self._stop()

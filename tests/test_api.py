@@ -1,10 +1,12 @@
 """The HTTP contract: endpoints, and a clear JSON error (never a 500) for every bad request."""
 
 import concurrent.futures
+import contextlib
 import json
 import socket
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -359,3 +361,48 @@ def test_a_submission_id_reused_for_another_request_is_409(service: Service) -> 
         "/execute", json={**HELLO, "submission_id": key}, headers={"Idempotency-Key": "other"}
     )
     assert error_of(mismatch, 422)["code"] == "invalid_submission"
+
+
+def java_class(name: str, text: str, methods: int) -> str:
+    """A Java program printing ``text``, made slow to compile by ``methods`` methods."""
+    body = "\n".join(
+        f"    static int m{i}(int x) {{ return x * {i} + m{i // 2}(x - 1); }}"
+        for i in range(1, methods)
+    )
+    return (
+        f"public class {name} {{\n    static int m0(int x) {{ return x; }}\n{body}\n"
+        f'    public static void main(String[] a) {{ System.out.println("{text}"); }}\n}}\n'
+    )
+
+
+def cpu_ticks_of_uid(uid: int) -> int:
+    """CPU time of the processes of ``uid``, in clock ticks."""
+    total = 0
+    for entry in processes_of_uids(uid, 1):
+        pid = entry.split()[0]
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def test_a_compile_whose_client_left_does_not_answer_the_next_one(service: Service) -> None:
+    """1. A client submits a Java program that takes the warm compiler a while, and closes its
+    socket while it compiles. 2. Another Java program is submitted.
+    Expected: the second prints its own text (the first's compile answer is read and dropped,
+    never handed to the next submission); the warm compiler stays up."""
+    pool = service.info()["isolation"]["uid_pool"]
+    compiler_uid = pool["base"] + pool["size"]  # the warm compiler's uid follows the pool
+    before = cpu_ticks_of_uid(compiler_uid)
+    slow = {"language": "java", "code": java_class("Slow", "first", 3000)}
+    sock = open_request(service, slow)
+    wait_for(
+        lambda: cpu_ticks_of_uid(compiler_uid) > before + 20,
+        timeout_s=30,
+        what="the warm compiler to be compiling",
+        interval_s=0.005,
+    )
+    sock.close()
+    second = service.execute({"language": "java", "code": java_class("Quick", "second", 2)})
+    assert (second["status"], second["stdout"]) == ("ok", "second\n"), second
+    assert service.warm_compilers_ready()
