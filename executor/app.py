@@ -32,12 +32,6 @@ from executor.settings import Settings
 
 log = logging.getLogger("executor")
 
-# After SIGTERM, seconds kept at the end of EXECUTOR_DRAIN_SECONDS for what follows the drain:
-# the answers still being written (uvicorn's graceful timeout, ANSWER_GRACE_S), stopping the
-# warm compilers and the last cleanups.
-ANSWER_GRACE_S = 2
-AFTER_DRAIN_S = 4
-
 
 class ExecutorApp(Starlette):
     """The Starlette app, which also hands each request the means to drop its connection
@@ -133,7 +127,7 @@ def create_app(settings: Settings) -> ExecutorApp:
         """Drain the service (if it started): the runs still in flight at the deadline are
         stopped, leaving time for their answers and the shutdown."""
         if services:
-            deadline = time.monotonic() + settings.drain_seconds - ANSWER_GRACE_S - AFTER_DRAIN_S
+            deadline = time.monotonic() + settings.drain_run_s()
             await services[0].drain(deadline=deadline)
 
     app = ExecutorApp(

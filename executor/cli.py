@@ -6,11 +6,11 @@ import sys
 
 import uvicorn
 
-from executor.app import ANSWER_GRACE_S, create_app
+from executor.app import create_app
 from executor.logging_setup import configure_logging
 from executor.rehearsal import command as rehearse
 from executor.server import DrainingServer, bind_listener
-from executor.settings import Settings, SettingsError
+from executor.settings import ANSWER_GRACE_S, Settings, SettingsError
 
 STARTUP_FAILURE = 3  # uvicorn's own code for a failed startup; bad settings exit with it too
 

@@ -23,6 +23,10 @@ ENV_PREFIX = "EXECUTOR_"
 # Memory the service keeps for itself, out of what the container has: the service (about 60 MB)
 # and a warm compiler's working set (about 170 MB for javac). The rest is for runs.
 SERVICE_RESERVE_MB = 256
+# The end of EXECUTOR_DRAIN_SECONDS is kept for what follows the drain: writing the last answers
+# (uvicorn's graceful timeout), then stopping the warm compilers and the last cleanups.
+ANSWER_GRACE_S = 2
+SHUTDOWN_GRACE_S = 4
 
 
 class SettingsError(ValueError):
@@ -130,11 +134,11 @@ class Settings(_LimitSettings):
 
     drain_seconds: int = Field(
         25,
-        ge=2,
+        ge=ANSWER_GRACE_S + SHUTDOWN_GRACE_S,
         le=3600,
         description="after SIGTERM, seconds until the process has exited: runs in flight and "
-        "queued finish meanwhile; those still running near the end are killed and answered "
-        "internal_error (below Azure Container Apps' 30 s grace period)",
+        "queued finish meanwhile; those still running 6 s before the end are killed and "
+        "answered internal_error (below Azure Container Apps' 30 s grace period; at least 6)",
     )
     api_keys: SecretStr = Field(
         SecretStr(""),
@@ -242,6 +246,10 @@ class Settings(_LimitSettings):
     def prebuilt_spawn_helper(self) -> str:
         """The prebuilt helper's path, or "" to compile one."""
         return "" if self.spawn_helper == "auto" else self.spawn_helper
+
+    def drain_run_s(self) -> int:
+        """After SIGTERM, seconds that work in flight may still take before it is stopped."""
+        return self.drain_seconds - ANSWER_GRACE_S - SHUTDOWN_GRACE_S
 
     def api_key_list(self) -> tuple[str, ...]:
         """The API keys EXECUTOR_API_KEYS holds; empty when the service is open."""
