@@ -1,0 +1,84 @@
+"""API keys: with EXECUTOR_API_KEYS set, every request but the probes must carry one
+(``Authorization: Bearer KEY`` or ``X-API-Key: KEY``); compared in constant time."""
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from executor.errors import Unauthorized
+from executor.responses import error_response
+
+# The platform's probes must reach these without a key (ACA's probes send no headers).
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+class ApiKeys:
+    """The keys a request may present. Only their SHA-256 digests are kept: comparing digests
+    of equal length with ``hmac.compare_digest`` takes the same time whatever the key given,
+    and every key is compared, so neither a key's length nor which key matched shows in the
+    timing."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._digests = tuple(_digest(key) for key in keys)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any key is set (else the service is open)."""
+        return bool(self._digests)
+
+    def principal(self, presented: str) -> str | None:
+        """A stable, non-secret name for the key ``presented`` (its digest's first 16 hex
+        digits: idempotency keys are kept apart per API key), or None if it is not valid."""
+        given = _digest(presented)
+        found = None
+        for digest in self._digests:
+            if hmac.compare_digest(given, digest):
+                found = digest
+        return found.hex()[:16] if found is not None else None
+
+
+def presented_key(headers: Headers) -> str | None:
+    """The key a request carries: ``Authorization: Bearer KEY``, else ``X-API-Key: KEY``."""
+    authorization = headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    key = headers.get("x-api-key", "").strip()
+    return key or None
+
+
+class ApiKeyMiddleware:
+    """Answers 401 (with WWW-Authenticate) to a request without a valid key, except on the
+    probes' paths; lets every request through when no key is set. Puts the key's principal
+    in ``scope["state"]["principal"]``. ``on_failure`` is called for each 401 (metrics)."""
+
+    def __init__(self, app: ASGIApp, *, keys: ApiKeys, on_failure: Callable[[], None]) -> None:
+        self.app = app
+        self.keys = keys
+        self.on_failure = on_failure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.keys.enabled or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        presented = presented_key(Headers(scope=scope))
+        principal = self.keys.principal(presented) if presented is not None else None
+        if principal is None:
+            self.on_failure()
+            why = "no API key" if presented is None else "the API key is not valid"
+            response = error_response(
+                Unauthorized(
+                    f"{why}: send Authorization: Bearer <key> or X-API-Key: <key>",
+                )
+            )
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
