@@ -17,7 +17,6 @@ from executor.languages.registry import Runtime, all_plans
 from executor.metrics import Metrics
 from executor.models import ExecuteRequest, ExecuteResponse, RuntimeInfo, Status, StreamFlags
 from executor.pipeline import Pipeline
-from executor.recovery import forget_record, recover_runs_dir
 from executor.runtimes import Runtimes
 from executor.sandbox import IsolationMode, Sandbox, SandboxConfig, SpawnError, Zygote
 from executor.settings import Settings
@@ -95,7 +94,6 @@ class ExecutionService:
         for layer in sandbox.isolation.layers:
             state = "active" if layer.active else "inactive"
             log.info("isolation layer %s: %s (%s)", layer.name, state, layer.detail)
-        await recover_runs_dir(sandbox)
         return cls(settings, sandbox=sandbox, metrics=metrics)
 
     async def discover(self) -> None:
@@ -287,7 +285,6 @@ class ExecutionService:
         for zygote in self.zygotes.values():
             zygote.stop()
         await self.sandbox.close()
-        await forget_record(self.sandbox)
 
     def _count(self, result: ExecuteResponse, *, seconds: float) -> None:
         language = result.language

@@ -20,6 +20,7 @@ from executor.sandbox.layers import Isolation, IsolationMode, detect_isolation
 from executor.sandbox.libc import set_child_subreaper
 from executor.sandbox.places import SHARED_WRITABLE_DIRS
 from executor.sandbox.reaper import CleanupError, kill_all_processes
+from executor.sandbox.recovery import UidRange, forget_record, recover_runs_dir
 from executor.sandbox.resident import Resident
 from executor.sandbox.seccomp import SeccompUnavailable, build_filter
 from executor.sandbox.spawn import SpawnHelper, load_helper
@@ -136,6 +137,8 @@ class Sandbox:
             probe_dir=config.runs_dir,
         )
         sandbox = cls(config, helper=helper, isolation=isolation, base_uid=base_uid)
+        if sandbox.pool is not None:
+            await recover_runs_dir(config.runs_dir, own=sandbox.uids, helper=helper)
         if sandbox.scanner is not None:
             sandbox.scanner.start()
         return sandbox
@@ -226,12 +229,21 @@ class Sandbox:
             "companion_uid_pool": _describe_pool(self.companion_pool),
         }
 
+    @property
+    def uids(self) -> UidRange:
+        """Every uid this sandbox may run something as: runs, residents, companions."""
+        c = self.config
+        return UidRange(self.base_uid, c.pool_size + c.resident_slots + c.companion_pool_size)
+
     async def close(self) -> None:
-        """Wait for the cleanups under way, then stop measuring."""
+        """Wait for the cleanups under way, stop measuring, and remove the service's record
+        (a clean stop leaves nothing for the next service to recover)."""
         if self._cleanups:
             await asyncio.wait(self._cleanups)
         if self.scanner is not None:
             await asyncio.to_thread(self.scanner.stop)
+        if self.pool is not None:
+            forget_record(self.config.runs_dir, own=self.uids)
 
     def _spec(
         self,

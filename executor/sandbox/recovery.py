@@ -8,8 +8,8 @@ The record names the process (pid, its start time in clock ticks since boot, and
 a record whose process is gone or is another process now belongs to a dead service; one whose
 process lives belongs to a service sharing the directory and is left alone.
 
-This reaches below the sandbox's front door (its reaper, sweep and tree modules) because the
-sandbox does not yet offer it; it belongs behind ``Sandbox.open`` and should move there.
+``Sandbox.open`` recovers before it returns and ``Sandbox.close`` removes the service's own
+record: a service reports ready only after what a dead one left is gone.
 """
 
 import asyncio
@@ -20,10 +20,10 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
-from executor.sandbox import Sandbox
 from executor.sandbox.identity import RunIdentity
 from executor.sandbox.places import SHARED_WRITABLE_DIRS
 from executor.sandbox.procfs import pids_of_uid
+from executor.sandbox.spawn import SpawnHelper
 from executor.sandbox.sweep import remove_ipc_objects, remove_owned_files
 from executor.sandbox.tree import remove_tree
 
@@ -51,24 +51,27 @@ class ServiceRecord:
         return _boot_id() == self.boot_id and _start_ticks(self.pid) == self.start_ticks
 
 
-async def recover_runs_dir(sandbox: Sandbox) -> None:
-    """Clean what every dead service recorded in the sandbox's runs directory left, then record
-    this one. Does nothing without the uid layer (runs are then told apart by nothing)."""
-    if sandbox.pool is None:
-        return
-    await asyncio.to_thread(_recover, sandbox)
+@dataclass(frozen=True)
+class UidRange:
+    """The uids a service draws its runs, residents and companions from."""
+
+    base: int
+    count: int
 
 
-async def forget_record(sandbox: Sandbox) -> None:
+async def recover_runs_dir(runs_dir: str, *, own: UidRange, helper: SpawnHelper) -> None:
+    """Clean what every dead service recorded in ``runs_dir`` left, then record this one (its
+    uids ``own``). Only with the uid layer: without it runs are told apart by nothing."""
+    await asyncio.to_thread(_recover, runs_dir, own, helper)
+
+
+def forget_record(runs_dir: str, *, own: UidRange) -> None:
     """Remove this service's record (at a clean shutdown, once its runs are cleaned up)."""
-    if sandbox.pool is None:
-        return
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(_record_path(sandbox.config.runs_dir, sandbox.base_uid))
+        os.unlink(_record_path(runs_dir, own.base))
 
 
-def _recover(sandbox: Sandbox) -> None:
-    runs_dir = sandbox.config.runs_dir
+def _recover(runs_dir: str, own_uids: UidRange, helper: SpawnHelper) -> None:
     for name in sorted(os.listdir(runs_dir)):
         if not (name.startswith(RECORD_PREFIX) and name.endswith(RECORD_SUFFIX)):
             continue
@@ -77,23 +80,22 @@ def _recover(sandbox: Sandbox) -> None:
         if record is not None and record.alive():
             continue
         if record is not None:
-            _clean_after(record, sandbox)
+            _clean_after(record, runs_dir=runs_dir, helper=helper)
         os.unlink(path)
-    uid_count = sandbox.config.pool_size + sandbox.config.resident_slots
     own = ServiceRecord(
         pid=os.getpid(),
         start_ticks=_start_ticks(os.getpid()) or 0,
         boot_id=_boot_id(),
-        uid_base=sandbox.base_uid,
-        uid_count=uid_count,
+        uid_base=own_uids.base,
+        uid_count=own_uids.count,
     )
-    path = _record_path(runs_dir, sandbox.base_uid)
+    path = _record_path(runs_dir, own_uids.base)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(asdict(own), f)
 
 
-def _clean_after(record: ServiceRecord, sandbox: Sandbox) -> None:
+def _clean_after(record: ServiceRecord, *, runs_dir: str, helper: SpawnHelper) -> None:
     """End every process of the dead service's uids (runs and warm compilers: their keepers,
     left as root, end with them), remove the uids' files in shared places, their IPC objects,
     and the run directories they own."""
@@ -104,17 +106,16 @@ def _clean_after(record: ServiceRecord, sandbox: Sandbox) -> None:
         deadline = time.monotonic() + KILL_TIMEOUT_S
         while pids := pids_of_uid(uid):
             killed += len(pids)
-            sandbox.helper.kill_all(identity)
+            helper.kill_all(identity)
             if time.monotonic() > deadline:
                 log.error("recovery: uid %d still has processes %s", uid, pids[:10])
                 break
             time.sleep(0.01)
         try:
             removed_files += remove_owned_files(identity, places=SHARED_WRITABLE_DIRS)
-            remove_ipc_objects(identity, helper=sandbox.helper)
+            remove_ipc_objects(identity, helper=helper)
         except OSError as exc:
             log.error("recovery: files of uid %d: %s", uid, exc)
-    runs_dir = sandbox.config.runs_dir
     removed_dirs = 0
     dir_fd = os.open(runs_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
