@@ -16,7 +16,7 @@ async def execute(request: Request) -> JSONResponse:
     """Run a submission; 200 with its status, or a JSON error (see errors.py)."""
     service: ExecutionService = request.app.state.service
     _require_json(request)
-    body = await _read_body(request, limit_bytes=service.settings.max_body_kb * 1024)
+    body = await read_body(request, limit_bytes=service.settings.max_body_kb * 1024)
     submission = ExecuteRequest.model_validate_json(
         body, context={JUDGING_BOUNDS: service.settings.judging_bounds()}
     )
@@ -96,7 +96,7 @@ def _require_json(request: Request) -> None:
         raise UnsupportedMediaType(f"Content-Type must be application/json, got {content_type!r}")
 
 
-async def _read_body(request: Request, *, limit_bytes: int) -> bytes:
+async def read_body(request: Request, *, limit_bytes: int) -> bytes:
     """The body, refused with 413 as soon as it passes ``limit_bytes`` (not after reading it)."""
     too_large = BodyTooLarge(
         f"request body is larger than the maximum {limit_bytes // 1024} KB",

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from executor.api import ROUTES
+from executor.compat import judge0, piston
 from executor.errors import ExecutorError
 from executor.service import ExecutionService
 from executor.settings import Settings
@@ -28,6 +29,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service = await ExecutionService.open(settings)
         app.state.service = service
+        # The Judge0 API's submissions kept for polling, and its background runs.
+        app.state.judge0 = judge0.Judge0Submissions(service)
         discovery = asyncio.create_task(service.discover())
         try:
             yield
@@ -35,10 +38,12 @@ def create_app(settings: Settings) -> Starlette:
             discovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await discovery
+            await app.state.judge0.close()
             await service.shutdown()
 
     return Starlette(
-        routes=ROUTES,
+        # The peers' APIs (executor/compat/) beside this service's own, on the same port.
+        routes=[*ROUTES, *piston.ROUTES, *judge0.ROUTES],
         lifespan=lifespan,
         exception_handlers={
             ExecutorError: _executor_error,
