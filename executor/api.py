@@ -44,7 +44,7 @@ async def execute(request: Request) -> Response:
     service: ExecutionService = request.app.state.service
     store: IdempotencyStore = request.app.state.idempotency
     _require_json(request)
-    body = await _read_body(request, limit_bytes=service.settings.max_body_kb * 1024)
+    body = await read_body(request, limit_bytes=service.settings.max_body_kb * 1024)
     submission = ExecuteRequest.model_validate_json(
         body, context={JUDGING_BOUNDS: service.settings.judging_bounds()}
     )
@@ -233,7 +233,7 @@ def _require_json(request: Request) -> None:
         raise UnsupportedMediaType(f"Content-Type must be application/json, got {content_type!r}")
 
 
-async def _read_body(request: Request, *, limit_bytes: int) -> bytes:
+async def read_body(request: Request, *, limit_bytes: int) -> bytes:
     """The body, refused with 413 once it passes ``limit_bytes``; the rest is read and thrown
     away first, up to LINGER_FACTOR times the limit, so that the client can read the answer."""
     too_large = BodyTooLarge(

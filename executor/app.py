@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from executor.answers import ABORT_KEY, AnswerBudget, AnswerSender
 from executor.api import ROUTES
 from executor.auth import ApiKeyMiddleware, ApiKeys
+from executor.compat import judge0, piston
 from executor.errors import ExecutorError
 from executor.idempotency import IdempotencyStore
 from executor.metrics import Metrics, ServiceState
@@ -114,6 +115,8 @@ def create_app(settings: Settings) -> ExecutorApp:
                 "API keys: none set (EXECUTOR_API_KEYS): the service is OPEN to anyone "
                 "who reaches it"
             )
+        # The Judge0 API's submissions kept for polling, and its background runs.
+        app.state.judge0 = judge0.Judge0Submissions(service)
         discovery = asyncio.create_task(service.discover())
         try:
             yield
@@ -121,6 +124,7 @@ def create_app(settings: Settings) -> ExecutorApp:
             discovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await discovery
+            await app.state.judge0.close()
             await service.shutdown()
 
     async def drain() -> None:
@@ -131,7 +135,8 @@ def create_app(settings: Settings) -> ExecutorApp:
             await services[0].drain(deadline=deadline)
 
     app = ExecutorApp(
-        routes=ROUTES,
+        # The peers' APIs (executor/compat/) beside this service's own, on the same port.
+        routes=[*ROUTES, *piston.ROUTES, *judge0.ROUTES],
         lifespan=lifespan,
         middleware=[
             Middleware(RequestLog, metrics=metrics),

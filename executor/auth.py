@@ -1,9 +1,12 @@
-"""API keys: with EXECUTOR_API_KEYS set, every request but the probes must carry one
-(``Authorization: Bearer KEY`` or ``X-API-Key: KEY``); compared in constant time."""
+"""API keys: with EXECUTOR_API_KEYS set, every request but the probes must carry one (in any
+form this service's clients or its peers' send: see ``presented_key``); compared in constant
+time."""
 
+import base64
+import binascii
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -40,14 +43,51 @@ class ApiKeys:
         return found.hex()[:16] if found is not None else None
 
 
-def presented_key(headers: Headers) -> str | None:
-    """The key a request carries: ``Authorization: Bearer KEY``, else ``X-API-Key: KEY``."""
-    authorization = headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    key = headers.get("x-api-key", "").strip()
-    return key or None
+# Read in this order; the first that holds a key wins.
+KEY_HEADERS = ("authorization", "x-api-key", "x-auth-token")
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key in ``headers`` (a case-insensitive mapping such as starlette's ``Headers``), or
+    None when the request carries none. Accepted forms, first match wins:
+
+    - ``Authorization: Bearer KEY`` (this service's own clients);
+    - ``Authorization: KEY``, a bare key (Judge0's documented form);
+    - ``Authorization: Basic base64(KEY:)`` or ``base64(:KEY)``: what Node's and most HTTP
+      libraries send for a URL ``http://KEY@host/``, so a client that can set no header
+      (piston-client) carries the key in its base URL;
+    - ``X-API-Key: KEY``;
+    - ``X-Auth-Token: KEY`` (Judge0's ``AUTHN_HEADER`` default).
+
+    A header present but empty, or an ``Authorization`` of another scheme, gives no key from
+    that header. The key is returned as sent (surrounding spaces removed); comparing it with the
+    configured keys is ApiKeys' job."""
+    for name in KEY_HEADERS:
+        value = headers.get(name, "").strip()
+        if not value:
+            continue
+        key = _from_authorization(value) if name == "authorization" else value
+        if key:
+            return key
+    return None
+
+
+def _from_authorization(value: str) -> str | None:
+    scheme, _, credentials = value.partition(" ")
+    credentials = credentials.strip()
+    if not credentials:
+        # One word: a bare key (a scheme name alone carries nothing, but cannot be told apart).
+        return scheme
+    if scheme.lower() == "bearer":
+        return credentials
+    if scheme.lower() == "basic":
+        try:
+            user, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        # The key as the user (http://KEY@host) or as the password (http://:KEY@host).
+        return (user or password) or None
+    return None
 
 
 class ApiKeyMiddleware:
@@ -71,7 +111,8 @@ class ApiKeyMiddleware:
             why = "no API key" if presented is None else "the API key is not valid"
             response = error_response(
                 Unauthorized(
-                    f"{why}: send Authorization: Bearer <key> or X-API-Key: <key>",
+                    f"{why}: send Authorization: Bearer <key>, X-API-Key: <key> or "
+                    "X-Auth-Token: <key>",
                 )
             )
             await response(scope, receive, send)

@@ -209,6 +209,18 @@ class Settings(_LimitSettings):
         description="a client that takes no part of its answer for this long is disconnected, s",
     )
 
+    # The Judge0 API (executor/compat/judge0.py): its submissions are kept for polling in
+    # this replica's memory only.
+    judge0_results_ttl_s: int = Field(
+        3600, ge=1, description="how long a finished Judge0 submission can be polled, s"
+    )
+    judge0_results_mb: int = Field(
+        64,
+        ge=1,
+        description="memory for Judge0 submissions kept for polling (their text fields), MB; "
+        "past it the oldest finished are dropped",
+    )
+
     @model_validator(mode="after")
     def _defaults_within_maxima(self) -> Self:
         for name in LIMIT_NAMES:
