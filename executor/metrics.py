@@ -117,6 +117,8 @@ class ServiceState:
     queued: int
     cleaning: int
     warm_starts: Mapping[str, int]
+    # Starts of each language's prewarmed process (the Python zygote).
+    prewarm_starts: Mapping[str, int]
     retired_uids: int
     draining: bool
     answers_in_flight_bytes: int
@@ -168,3 +170,11 @@ class _StateCollector(Collector):
         for language, starts in state.warm_starts.items():
             restarts.add_metric([language], max(0, starts - 1))
         yield restarts
+        prewarm = CounterMetricFamily(
+            "executor_prewarm_restarts",
+            "Times a prewarmed process (zygote) was started again after it died, by language",
+            labels=["language"],
+        )
+        for language, starts in state.prewarm_starts.items():
+            prewarm.add_metric([language], max(0, starts - 1))
+        yield prewarm

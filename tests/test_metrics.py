@@ -29,6 +29,7 @@ FAMILIES = {
     "executor_draining",
     "executor_answers_in_flight_bytes",
     "executor_warm_compiler_restarts",
+    "executor_prewarm_restarts",
 }
 
 
@@ -92,4 +93,5 @@ def test_runs_compiles_and_refusals_are_counted(busy_service: Service) -> None:
     assert grew("executor_rejections_total", reason="busy") == 1
     assert grew("executor_http_requests_total", method="POST", route="/execute", status="429") == 1
     assert after[("executor_warm_compiler_restarts_total", (("language", "java"),))] == 0
+    assert after[("executor_prewarm_restarts_total", (("language", "python"),))] == 0
     assert after[("executor_running", ())] == 0
