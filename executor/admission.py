@@ -1,5 +1,6 @@
-"""Admission: a submission runs only when a run slot is free and its memory limit fits in what
-the replica has left for runs; at most ``queue_size`` wait, first come first served."""
+"""Admission: a submission runs only when its run slots are free (one, or one per test it runs
+at once) and its memory fits in what the replica has left for runs; at most ``queue_size``
+wait, first come first served."""
 
 import asyncio
 import collections
@@ -27,7 +28,8 @@ class Admission:
         self.reserved_kb = 0
         self.idle = asyncio.Event()
         self.idle.set()
-        self._queue: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
+        # (slots, memory_kb, turn) of each waiting submission, in arrival order.
+        self._queue: collections.deque[tuple[int, int, asyncio.Future[None]]] = collections.deque()
 
     @property
     def waiting(self) -> int:
@@ -46,38 +48,42 @@ class Admission:
             )
 
     @contextlib.asynccontextmanager
-    async def slot(self, *, memory_kb: int) -> AsyncIterator[None]:
-        """Hold a run slot and ``memory_kb`` of the budget for the body, waiting in line for
-        them. Raises ServiceBusy (429) at once when the line is full, and LimitTooHigh (422)
-        when ``memory_kb`` could never fit."""
+    async def slot(self, *, memory_kb: int, slots: int = 1) -> AsyncIterator[None]:
+        """Hold ``slots`` run slots (a submission running that many tests at once) and
+        ``memory_kb`` of the budget (all of them together) for the body, waiting in line for
+        them; all are taken at once, so a submission never holds some while waiting for more.
+        Raises ServiceBusy (429) at once when the line is full, LimitTooHigh (422) when
+        ``memory_kb`` could never fit, and ValueError for ``slots`` outside [1, concurrency]."""
+        if not 1 <= slots <= self.concurrency:
+            raise ValueError(f"slots must be in [1, {self.concurrency}], got {slots}")
         self.check_fits(memory_kb)
-        if self._queue or not self._fits(memory_kb):
+        if self._queue or not self._fits(slots, memory_kb):
             if len(self._queue) >= self.queue_size:
                 raise ServiceBusy(
                     f"{self.running} submissions running and {self.waiting} waiting; retry later",
                     retry_after_s=1,
                 )
             turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            entry = (memory_kb, turn)
+            entry = (slots, memory_kb, turn)
             self._queue.append(entry)
             try:
                 await turn
             except BaseException:
                 if turn.done() and not turn.cancelled():
-                    self._release(memory_kb)  # granted as we were cancelled: give it back
+                    self._release(slots, memory_kb)  # granted as we were cancelled: give back
                 else:
                     self._queue.remove(entry)
                     self._dispatch()
                 raise
         else:
-            self._take(memory_kb)
+            self._take(slots, memory_kb)
         try:
             yield
         finally:
-            self._release(memory_kb)
+            self._release(slots, memory_kb)
 
     def load(self) -> dict[str, int]:
-        """Running and waiting submissions, the memory they hold, and the bounds."""
+        """Run slots held and submissions waiting, the memory they hold, and the bounds."""
         return {
             "running": self.running,
             "waiting": self.waiting,
@@ -87,19 +93,19 @@ class Admission:
             "memory_budget_mb": self.memory_budget_kb // 1024,
         }
 
-    def _fits(self, memory_kb: int) -> bool:
+    def _fits(self, slots: int, memory_kb: int) -> bool:
         return (
-            self.running < self.concurrency
+            self.running + slots <= self.concurrency
             and self.reserved_kb + memory_kb <= self.memory_budget_kb
         )
 
-    def _take(self, memory_kb: int) -> None:
-        self.running += 1
+    def _take(self, slots: int, memory_kb: int) -> None:
+        self.running += slots
         self.reserved_kb += memory_kb
         self.idle.clear()
 
-    def _release(self, memory_kb: int) -> None:
-        self.running -= 1
+    def _release(self, slots: int, memory_kb: int) -> None:
+        self.running -= slots
         self.reserved_kb -= memory_kb
         self._dispatch()
         if self.running == 0 and not self._queue:
@@ -108,7 +114,7 @@ class Admission:
     def _dispatch(self) -> None:
         """Let in the submissions at the head of the line while they fit (first come, first
         served: a large one is not overtaken by smaller ones behind it)."""
-        while self._queue and self._fits(self._queue[0][0]):
-            memory_kb, turn = self._queue.popleft()
-            self._take(memory_kb)
+        while self._queue and self._fits(self._queue[0][0], self._queue[0][1]):
+            slots, memory_kb, turn = self._queue.popleft()
+            self._take(slots, memory_kb)
             turn.set_result(None)

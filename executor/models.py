@@ -1,75 +1,38 @@
-"""Request and response bodies of the HTTP API; every quantity carries its unit in its name."""
+"""Request and response bodies of the HTTP API; every quantity carries its unit in its name.
 
-from enum import StrEnum
-from typing import Literal, Self
+/execute's bodies are its own fields plus the judging ones (judging/models.py); the pieces both
+share (Status, SourceFile, Limits) live in wire.py, below both, and are re-exported here.
+"""
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from typing import Self
 
-from executor.limits import RUN_LIMITS
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-MAX_FILE_NAME_BYTES = 255
+from executor.judging.models import JudgingRequest, JudgingResponse
+from executor.wire import MAX_FILE_NAME_BYTES, Limits, SourceFile, Status
 
+__all__ = [
+    "MAX_FILE_NAME_BYTES",
+    "MAX_SUBMISSION_ID_CHARS",
+    "CompileResult",
+    "ExecuteRequest",
+    "ExecuteResponse",
+    "JudgedResponse",
+    "Limits",
+    "RuntimeInfo",
+    "SourceFile",
+    "Status",
+    "StreamFlags",
+]
 
-class Status(StrEnum):
-    """What happened to a submission. Decided only in verdict.py."""
-
-    OK = "ok"
-    RUNTIME_ERROR = "runtime_error"
-    TIME_LIMIT_EXCEEDED = "time_limit_exceeded"
-    MEMORY_LIMIT_EXCEEDED = "memory_limit_exceeded"
-    OUTPUT_LIMIT_EXCEEDED = "output_limit_exceeded"
-    COMPILATION_ERROR = "compilation_error"
-    INTERNAL_ERROR = "internal_error"
-
-
-class SourceFile(BaseModel):
-    """One file of the submission. ``name`` is a plain file name: no '/', no '..', no NUL."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    content: str
-    encoding: Literal["utf8", "base64"] = "utf8"
-
-    @field_validator("name")
-    @classmethod
-    def _plain_file_name(cls, name: str) -> str:
-        if not name or name in (".", ".."):
-            raise ValueError("file name must not be empty, '.' or '..'")
-        if "/" in name or "\\" in name:
-            raise ValueError(f"file name {name!r} must not contain '/' or '\\'")
-        if any(ord(c) < 32 or ord(c) == 127 for c in name):
-            raise ValueError(f"file name {name!r} must not contain NUL or control characters")
-        if len(name.encode()) > MAX_FILE_NAME_BYTES:
-            raise ValueError(f"file name is longer than {MAX_FILE_NAME_BYTES} bytes")
-        return name
+MAX_SUBMISSION_ID_CHARS = 255
+# Printable ASCII without spaces: the id is echoed in logs and compared byte for byte.
+SUBMISSION_ID_PATTERN = r"^[!-~]+$"
 
 
-# The fields come from limits.RUN_LIMITS, where every limit is declared once.
-_LimitFields = create_model(
-    "_LimitFields",
-    __config__=ConfigDict(extra="forbid"),
-    **{
-        limit.name: (
-            int | None,
-            Field(None, ge=limit.minimum, description=f"{limit.scope} ({limit.unit})"),
-        )
-        for limit in RUN_LIMITS
-    },
-)  # type: ignore[call-overload]
-
-
-class Limits(_LimitFields):
-    """Per-request limits; each left out takes the operator's default. 0 is a value, not "unset"."""
-
-    def asked(self, name: str) -> int | None:
-        """The value the request gave for the limit ``name``, or None."""
-        value: int | None = getattr(self, name)
-        return value
-
-
-class ExecuteRequest(BaseModel):
-    """POST /execute. Give either ``code`` (the main file's text) or ``files``."""
+class ExecuteRequest(JudgingRequest):
+    """POST /execute. Give either ``code`` (the main file's text) or ``files``. With ``tests``,
+    ``expected_stdout`` or ``interactor`` (JudgingRequest) the submission is judged."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -81,6 +44,14 @@ class ExecuteRequest(BaseModel):
     stdin: str = ""
     args: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    submission_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_SUBMISSION_ID_CHARS,
+        pattern=SUBMISSION_ID_PATTERN,
+        description="the caller's id for this submission (or the Idempotency-Key header): a "
+        "repeat with the same id gets the first answer again instead of a new run",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -111,7 +82,8 @@ class StreamFlags(BaseModel):
 
 
 class CompileResult(BaseModel):
-    """The compilation step, present for compiled languages."""
+    """The compilation step, present for compiled languages; on a judged request, the syntax
+    check of an interpreted one."""
 
     status: Status
     stdout: str
@@ -151,6 +123,12 @@ class ExecuteResponse(BaseModel):
     compile: CompileResult | None
     language: str
     version: str
+
+
+class JudgedResponse(JudgingResponse, ExecuteResponse):
+    """200 answer to a judged POST /execute: ExecuteResponse's fields, those of the test that
+    decided the verdict (the first that did not pass, else the last), plus ``verdict``,
+    ``tests`` and ``summary``."""
 
 
 class RuntimeInfo(BaseModel):

@@ -1,27 +1,45 @@
-"""The run of one submission: a box, compile (warm or fresh) → run → verdict → response."""
+"""The run of one submission: a box, compile (warm or fresh) → run → verdict → response.
+A judged submission (tests) goes through judging/runner.py, which compiles through here."""
 
+import logging
 from collections.abc import Mapping
 
 from executor.languages.plan import expand_argv, heap_mb_for
 from executor.models import CompileResult, ExecuteResponse, Status, StreamFlags
 from executor.output import decode_output
-from executor.sandbox import Box, Outcome, Sandbox
+from executor.sandbox import Box, KillReason, Outcome, ResourceLimits, Sandbox, Zygote, ZygoteRun
 from executor.settings import Settings
-from executor.submission import Submission, compile_limits
-from executor.verdict import Verdict, decide, decide_compile, decide_warm_compile, signal_name
+from executor.submission import Program, Submission, compile_limits
+from executor.verdict import (
+    Verdict,
+    compiler_stopped,
+    decide,
+    decide_compile,
+    decide_warm_compile,
+    signal_name,
+)
 from executor.warm_server import WarmServer
+
+log = logging.getLogger("executor")
 
 
 class Pipeline:
-    """Runs submissions in the sandbox. ``warm_servers`` (by language) is filled once they are
-    up; until then compiles take a fresh compiler process."""
+    """Runs submissions in the sandbox. ``warm_servers`` and ``zygotes`` (by language) are
+    filled once they are up; until then compiles take a fresh compiler process, and runs start
+    cold."""
 
     def __init__(
-        self, sandbox: Sandbox, *, settings: Settings, warm_servers: Mapping[str, WarmServer]
+        self,
+        sandbox: Sandbox,
+        *,
+        settings: Settings,
+        warm_servers: Mapping[str, WarmServer],
+        zygotes: Mapping[str, Zygote],
     ) -> None:
         self.sandbox = sandbox
         self.settings = settings
         self.warm_servers = warm_servers
+        self.zygotes = zygotes
 
     async def run(self, submission: Submission) -> ExecuteResponse:
         """Compile (for compiled languages) and run ``submission`` in a fresh box; the box is
@@ -34,7 +52,7 @@ class Pipeline:
         async with self.sandbox.box(submission.files) as box:
             compiled = None
             if plan.compile_argv is not None:
-                compiled = await self._compile(submission, box, main_class=main_class)
+                compiled = await self.compile(submission, box, main_class=main_class)
                 if compiled.status != Status.OK:
                     verdict = Verdict(compiled.status, "the compile step failed: see compile")
                     return _response(submission, verdict, outcome=None, compiled=compiled)
@@ -47,8 +65,17 @@ class Pipeline:
                 args=submission.args,
                 tmp_dir=box.tmp_dir,
             )
+            zygote = self.zygotes.get(submission.runtime.language)
             outcome = await box.run(
-                argv, limits=submission.limits, stdin=submission.stdin, env=plan.env
+                argv,
+                limits=submission.limits,
+                stdin=submission.stdin,
+                env=plan.env,
+                zygote=(
+                    ZygoteRun(zygote, main=submission.main, args=submission.args)
+                    if zygote is not None
+                    else None
+                ),
             )
         verdict = decide(
             outcome,
@@ -58,12 +85,17 @@ class Pipeline:
         )
         return _response(submission, verdict, outcome=outcome, compiled=compiled)
 
-    async def _compile(self, submission: Submission, box: Box, *, main_class: str) -> CompileResult:
-        """Compile every source file: through the language's warm server when it can answer,
-        else with a fresh compiler process in the box."""
+    async def compile(
+        self, submission: Submission | Program, box: Box, *, main_class: str
+    ) -> CompileResult:
+        """Compile every source file (of a submission, or of a judge program) into ``box``:
+        through the language's warm server when it can answer and its output can be placed in
+        the box, else with a fresh compiler process in the box."""
         runtime = submission.runtime
         plan = runtime.plan
-        limits = compile_limits(plan, settings=self.settings)
+        # What a submission's compile writes stays in its run's box, under its run's limits.
+        run_limits = submission.limits if isinstance(submission, Submission) else None
+        limits = compile_limits(plan, settings=self.settings, run=run_limits)
         sources = sorted(n for n in submission.files if n.endswith(plan.source_suffix))
         warm_server = self.warm_servers.get(runtime.language)
         if warm_server is not None:
@@ -72,17 +104,23 @@ class Pipeline:
             )
             if warm is not None:
                 status = decide_warm_compile(exit_code=warm.exit_code, killed_for=warm.killed_for)
-                if status == Status.OK:
-                    await box.add_files(warm.artifacts)
-                return CompileResult(
-                    status=status,
-                    stdout="",
-                    stderr=warm.diagnostics,
-                    exit_code=warm.exit_code,
-                    time_ms=warm.cpu_time_ms,
-                    wall_time_ms=warm.wall_time_ms,
-                    memory_kb=warm.memory_kb,
-                )
+                try:
+                    if status == Status.OK:
+                        await box.add_files(warm.artifacts)
+                except (OSError, ValueError) as exc:
+                    # A submitted file where the output goes (one named like a package), a
+                    # name too long for the file system: the fresh compiler says so itself.
+                    log.info("warm compiler output not placed (%s); compiling afresh", exc)
+                else:
+                    return CompileResult(
+                        status=status,
+                        stdout="",
+                        stderr=_stopped(warm.diagnostics, warm.killed_for, limits),
+                        exit_code=warm.exit_code,
+                        time_ms=warm.cpu_time_ms,
+                        wall_time_ms=warm.wall_time_ms,
+                        memory_kb=warm.memory_kb,
+                    )
         assert plan.compile_argv is not None  # only called for compiled languages
         argv = expand_argv(
             plan.compile_argv,
@@ -94,15 +132,24 @@ class Pipeline:
             tmp_dir=box.tmp_dir,
         )
         outcome = await box.run(argv, limits=limits, env=plan.env)
+        stderr = decode_output(outcome.stderr, truncated=outcome.stderr_truncated)[0]
         return CompileResult(
             status=decide_compile(outcome, limits=limits, oom_markers=plan.oom_markers).status,
             stdout=decode_output(outcome.stdout, truncated=outcome.stdout_truncated)[0],
-            stderr=decode_output(outcome.stderr, truncated=outcome.stderr_truncated)[0],
+            stderr=_stopped(stderr, outcome.killed_for, limits),
             exit_code=outcome.exit_code,
             time_ms=outcome.cpu_time_ms,
             wall_time_ms=outcome.wall_time_ms,
             memory_kb=outcome.memory_kb,
         )
+
+
+def _stopped(messages: str, reason: KillReason | None, limits: ResourceLimits) -> str:
+    """A compiler's messages, ended by a line saying which limit stopped it, if one did."""
+    if reason is None:
+        return messages
+    separator = "\n" if messages and not messages.endswith("\n") else ""
+    return messages + separator + compiler_stopped(reason, limits)
 
 
 def _response(

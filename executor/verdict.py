@@ -101,16 +101,24 @@ def decide_compile(
     output past the compile-output limit, is ``compilation_error``."""
     verdict = decide(outcome, limits=limits, oom_markers=oom_markers)
     if verdict.status in (Status.RUNTIME_ERROR, Status.OUTPUT_LIMIT_EXCEEDED):
-        return Verdict(Status.COMPILATION_ERROR)
+        return Verdict(Status.COMPILATION_ERROR, verdict.message)
     return verdict
 
 
 def decide_warm_compile(*, exit_code: int | None, killed_for: KillReason | None) -> Status:
-    """The status of a compile through a warm server: the limit that ended it, else ``ok`` for
-    exit 0 and ``compilation_error`` for any other exit."""
+    """The status of a compile through a warm server, as decide_compile's for a fresh one: the
+    limit that ended it (its output or disk limits: ``compilation_error``), else ``ok`` for exit
+    0 and ``compilation_error`` for any other exit."""
     if killed_for is not None:
-        return status_for_kill(killed_for)
+        status = status_for_kill(killed_for)
+        return Status.COMPILATION_ERROR if status == Status.OUTPUT_LIMIT_EXCEEDED else status
     return Status.OK if exit_code == 0 else Status.COMPILATION_ERROR
+
+
+def compiler_stopped(reason: KillReason, limits: ResourceLimits) -> str:
+    """The line that ends a compiler's messages when it was stopped at a limit, warm or fresh:
+    ``error: the compiler used more than 10000 ms of CPU time; compilation was stopped``."""
+    return f"error: the compiler {_kill_message(reason, limits)}; compilation was stopped\n"
 
 
 def status_for_kill(reason: KillReason) -> Status:

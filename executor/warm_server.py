@@ -7,7 +7,13 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
-from executor.languages.plan import Toolchain, WarmServerPlan, expand_argv, heap_mb_for
+from executor.languages.plan import (
+    CompileBudget,
+    Toolchain,
+    WarmServerPlan,
+    expand_argv,
+    heap_mb_for,
+)
 from executor.sandbox import (
     KillReason,
     Resident,
@@ -25,13 +31,19 @@ START_BUDGET_MS = 60_000
 # The server lives for many compiles, so RLIMIT_CPU (per process, cumulative) must not end it;
 # each compile's CPU is budgeted by sampling instead (Resident.exchange).
 SERVER_LIFETIME_CPU_MS = 7 * 24 * 3600 * 1000
+# The most the server may hand over in files for one compile. Its answer is read into the
+# service's memory (twice, while decoded), which the service's reserve must cover; a compile
+# that writes more is done by a fresh compiler, writing as the run's uid under its disk limits.
+ARTIFACTS_MAX_KB = 16 * 1024
 
 
 @dataclass(frozen=True)
 class WarmCompile:
     """What a compile through the warm server gave: the compiler's exit code and diagnostics,
     the files it produced, and the cost of the exchange. ``killed_for`` is set when the compile
-    passed a limit (the server was then killed and is being restarted)."""
+    passed a limit: its CPU, wall time or memory (the server was then killed and is being
+    restarted, its messages lost), or its output (the server stopped the compile at the cap,
+    its messages kept up to it)."""
 
     exit_code: int | None
     diagnostics: str
@@ -45,11 +57,11 @@ class WarmCompile:
 class WarmServer:
     """One warm compile server. ``compile`` waits for a start under way (a fresh compiler would
     only compete with it for the CPU), and returns None whenever the server cannot answer (never
-    started, failed to start, crashed): the caller then compiles with a fresh compiler process.
-    Once ready, the server gets its plan's warm-up compiles in the background, each when
-    ``idle`` is set (no submission in the service, when given) and no compile waits for it
-    (``warm_ups_left`` counts them down). ``compiles`` counts the compiles it answered, warm-ups
-    aside."""
+    started, failed to start, crashed, or an answer it may not give: more files than its
+    budget): the caller then compiles with a fresh compiler process. Once ready, the server gets
+    its plan's warm-up compiles in the background, each when ``idle`` is set (no submission in
+    the service, when given) and no compile waits for it (``warm_ups_left`` counts them down).
+    ``compiles`` counts the compiles it answered, warm-ups aside."""
 
     def __init__(
         self,
@@ -76,6 +88,9 @@ class WarmServer:
         # Set while no start is under way or due; compiles wait on it.
         self._settled = asyncio.Event()
         self._settled.set()
+        self._closed = False
+        # Compiles under way, kept here while their callers may have gone (see compile).
+        self._compiles: set[asyncio.Future[WarmCompile | None]] = set()
 
     async def start(self) -> None:
         """Start the server and wait for its ready frame, then begin its warm-up compiles in the
@@ -87,7 +102,7 @@ class WarmServer:
         finally:
             # Compiles waiting for this start go first, before the warm-ups.
             self._settled.set()
-        if self.ready and self.plan.warm_up_compiles > 0:
+        if self.ready and not self._closed and self.plan.warm_up_compiles > 0:
             self.warm_ups_left = self.plan.warm_up_compiles
             self._warming = asyncio.create_task(self._warm_up())
 
@@ -106,6 +121,7 @@ class WarmServer:
                 cpu_time_ms=START_BUDGET_MS,
                 wall_time_ms=START_BUDGET_MS,
                 memory_kb=self.limits.memory_kb,
+                max_response_bytes=compile_budget(self.limits).response_bytes,
             )
             if self.plan.decode_response(first.response).exit_code != 0:
                 raise ValueError("the warm-up compile failed")
@@ -120,9 +136,17 @@ class WarmServer:
     async def compile(
         self, sources: dict[str, bytes], *, limits: ResourceLimits
     ) -> WarmCompile | None:
-        """Compile ``sources`` in the server under ``limits`` (CPU, wall, memory of this
-        exchange). While the server starts, waits for it at most the wall limit. Returns None
-        if the server is not available."""
+        """Compile ``sources`` in the server under ``limits``: the CPU, wall and memory of this
+        exchange; the compiler's messages cut at ``output_kb`` (the compile then stopped, as an
+        output-limit kill); its files within ``disk_kb``, ``disk_files`` (less what ``sources``
+        take) and ``file_size_kb`` each, and ARTIFACTS_MAX_KB. While the server starts or
+        restarts, waits for it at most the wall limit. Returns None if the server is not
+        available, or its files would pass that budget.
+
+        Cancelling the caller (its client left, or the drain's deadline came) does not cut the
+        exchange short: the server's answer would stay unread and the next compile, another
+        submission's, would read it. The compile ends under the lock, within its limits, and
+        its answer is dropped."""
         if not self._settled.is_set():
             try:
                 await asyncio.wait_for(self._settled.wait(), timeout=limits.wall_time_ms / 1000)
@@ -130,26 +154,37 @@ class WarmServer:
                 return None
         if not self.ready or self._resident is None:
             return None
+        compiling = asyncio.ensure_future(self._compile(sources, limits=limits))
+        self._compiles.add(compiling)
+        compiling.add_done_callback(self._compiles.discard)
+        return await asyncio.shield(compiling)
+
+    async def _compile(
+        self, sources: dict[str, bytes], *, limits: ResourceLimits
+    ) -> WarmCompile | None:
+        budget = compile_budget(limits, sources=sources)
         async with self._lock:
             resident = self._resident
             if not self.ready or resident is None:
                 return None
             try:
                 exchange = await resident.exchange(
-                    self.plan.encode_request(sources),
+                    self.plan.encode_request(sources, budget),
                     cpu_time_ms=limits.cpu_time_ms,
                     wall_time_ms=limits.wall_time_ms,
                     memory_kb=limits.memory_kb,
+                    max_response_bytes=budget.response_bytes,
                 )
                 answer = self.plan.decode_response(exchange.response)
             except ResidentFailed as failure:
                 self._restart()
-                if failure.reason is None:
-                    log.warning("warm compiler died: %s", failure.stderr[-500:])
+                if failure.reason in (None, KillReason.OUTPUT_LIMIT):
+                    # Died, or answered past its budget: either way not an answer to trust.
+                    log.warning("warm compiler failed: %s %s", failure, failure.stderr[-500:])
                     return None
                 return WarmCompile(
                     exit_code=None,
-                    diagnostics=_limit_message(failure.reason, limits),
+                    diagnostics="",
                     artifacts={},
                     cpu_time_ms=0,
                     wall_time_ms=0,
@@ -159,7 +194,25 @@ class WarmServer:
             except ValueError:
                 self._restart()
                 return None
-            self.compiles += 1
+        if answer.failed:
+            log.warning("warm compiler could not compile: %s", answer.diagnostics[-500:])
+            return None
+        if answer.over_budget:
+            log.info(
+                "warm compiler output over %d KB; compiling afresh", budget.artifact_bytes // 1024
+            )
+            return None
+        self.compiles += 1
+        if answer.diagnostics_cut:
+            return WarmCompile(
+                exit_code=None,
+                diagnostics=answer.diagnostics,
+                artifacts={},
+                cpu_time_ms=exchange.cpu_time_ms,
+                wall_time_ms=exchange.wall_time_ms,
+                memory_kb=exchange.memory_kb,
+                killed_for=KillReason.OUTPUT_LIMIT,
+            )
         return WarmCompile(
             exit_code=answer.exit_code,
             diagnostics=answer.diagnostics,
@@ -171,6 +224,7 @@ class WarmServer:
 
     async def close(self) -> None:
         """Stop the server (and a restart or warm-up under way) for good."""
+        self._closed = True
         for task in (self._restarting, self._warming):
             if task is not None:
                 task.cancel()
@@ -184,7 +238,9 @@ class WarmServer:
         the lock like a compile; a compile waiting for the lock gets it before the next warm-up
         does (asyncio's lock wakes its waiters in order), so a submission that arrives during
         one waits for that one at most."""
-        request = self.plan.encode_request(dict(self.plan.warm_up_sources))
+        sources = dict(self.plan.warm_up_sources)
+        budget = compile_budget(self.limits, sources=sources)
+        request = self.plan.encode_request(sources, budget)
         while self.warm_ups_left > 0:
             if self.idle is not None:
                 await self.idle.wait()
@@ -198,13 +254,14 @@ class WarmServer:
                         cpu_time_ms=self.limits.cpu_time_ms,
                         wall_time_ms=self.limits.wall_time_ms,
                         memory_kb=self.limits.memory_kb,
+                        max_response_bytes=budget.response_bytes,
                     )
                     answer = self.plan.decode_response(exchange.response)
                 except (ResidentFailed, ValueError) as exc:
                     log.warning("warm compiler failed a warm-up compile (%s); restarting", exc)
                     self._restart()
                     return
-            if answer.exit_code != 0:
+            if answer.exit_code != 0 or answer.failed or answer.over_budget:
                 log.warning("warm-up compile failed: %s", answer.diagnostics[-500:])
                 self.warm_ups_left = 0
                 return
@@ -220,6 +277,8 @@ class WarmServer:
 
     def _restart(self) -> None:
         self.ready = False
+        if self._closed:
+            return
         # Compiles from now on wait for the new server rather than start a fresh compiler.
         self._settled.clear()
 
@@ -233,10 +292,16 @@ class WarmServer:
         self._restarting = asyncio.create_task(restart())
 
 
-def _limit_message(reason: KillReason, limits: ResourceLimits) -> str:
-    what = {
-        KillReason.CPU_TIME_LIMIT: f"used more than {limits.cpu_time_ms} ms of CPU time",
-        KillReason.WALL_TIME_LIMIT: f"took more than {limits.wall_time_ms} ms",
-        KillReason.MEMORY_LIMIT: f"used more than {limits.memory_kb // 1024} MB of memory",
-    }.get(reason, "was stopped")
-    return f"error: the compiler {what}; compilation was stopped\n"
+def compile_budget(
+    limits: ResourceLimits, *, sources: dict[str, bytes] | None = None
+) -> CompileBudget:
+    """What a compile under ``limits`` may answer with: ``output_kb`` of messages, and files
+    within the disk limits (less what ``sources`` already take) and ARTIFACTS_MAX_KB."""
+    held = sources or {}
+    disk_bytes = limits.disk_kb * 1024 - sum(len(content) for content in held.values())
+    return CompileBudget(
+        diagnostics_bytes=limits.output_kb * 1024,
+        artifact_bytes=max(0, min(disk_bytes, ARTIFACTS_MAX_KB * 1024)),
+        artifact_files=max(0, limits.disk_files - len(held)),
+        artifact_file_bytes=limits.file_size_kb * 1024,
+    )

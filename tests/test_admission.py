@@ -112,6 +112,48 @@ def test_a_cancelled_waiter_leaves_the_line_and_gives_back_what_it_was_given() -
     asyncio.run(scenario())
 
 
+def test_a_submission_running_tests_at_once_holds_a_slot_for_each() -> None:
+    """1. Four slots. 2. A submission takes three (three tests at once), then one takes one,
+    then one asks for two. Expected: the last waits until the three are given back; all taken
+    at once, never some while waiting for the rest."""
+
+    async def scenario() -> list[str]:
+        admission = Admission(concurrency=4, queue_size=8, memory_budget_kb=4096 * MB)
+        events: list[str] = []
+        release = asyncio.Event()
+
+        async def submission(name: str, slots: int, wait: asyncio.Event | None) -> None:
+            async with admission.slot(memory_kb=slots * 100 * MB, slots=slots):
+                events.append(f"start {name} running={admission.running}")
+                if wait is not None:
+                    await wait.wait()
+
+        three = asyncio.create_task(submission("three", 3, release))
+        one = asyncio.create_task(submission("one", 1, release))
+        await asyncio.sleep(0.01)
+        two = asyncio.create_task(submission("two", 2, None))
+        await asyncio.sleep(0.01)
+        assert (admission.running, admission.waiting) == (4, 1)
+        release.set()
+        await asyncio.gather(three, one, two)
+        assert (admission.running, admission.reserved_kb) == (0, 0)
+        return events
+
+    events = asyncio.run(scenario())
+    assert events[:2] == ["start three running=3", "start one running=4"]
+    assert events[2].startswith("start two")
+
+
+def test_more_slots_than_the_replica_has_is_a_bug() -> None:
+    async def scenario() -> None:
+        admission = Admission(concurrency=2, queue_size=8, memory_budget_kb=512 * MB)
+        async with admission.slot(memory_kb=MB, slots=3):
+            pass
+
+    with pytest.raises(ValueError, match="slots must be in"):
+        asyncio.run(scenario())
+
+
 def test_idle_is_set_only_while_no_submission_runs_or_waits() -> None:
     """1. One slot. 2. A submission runs, a second waits behind it. 3. Both end.
     Expected: ``idle`` is clear from the first start until the last end, then set again."""

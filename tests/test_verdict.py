@@ -7,7 +7,13 @@ import pytest
 
 from executor.models import Status
 from executor.sandbox import KillReason, Outcome, ResourceLimits
-from executor.verdict import decide, decide_compile, decide_warm_compile, signal_name
+from executor.verdict import (
+    compiler_stopped,
+    decide,
+    decide_compile,
+    decide_warm_compile,
+    signal_name,
+)
 
 LIMITS = ResourceLimits(
     cpu_time_ms=1000, wall_time_ms=2000, memory_kb=65536, output_kb=64, processes=8, file_size_kb=0
@@ -113,6 +119,24 @@ def test_a_failing_compiler_is_a_compilation_error() -> None:
     assert decide_warm_compile(exit_code=1, killed_for=None) == Status.COMPILATION_ERROR
     assert decide_warm_compile(exit_code=None, killed_for=KillReason.MEMORY_LIMIT) == (
         Status.MEMORY_LIMIT_EXCEEDED
+    )
+
+
+@pytest.mark.parametrize("reason", [KillReason.OUTPUT_LIMIT, KillReason.DISK_LIMIT])
+def test_a_compiler_past_its_output_or_disk_limit_is_a_compilation_error_on_either_path(
+    reason: KillReason,
+) -> None:
+    killed = outcome(killed_for=reason, exit_code=None, signal=9)
+    fresh = decide_compile(killed, limits=LIMITS, oom_markers=())
+    assert fresh.status == Status.COMPILATION_ERROR
+    assert fresh.message is not None
+    assert decide_warm_compile(exit_code=None, killed_for=reason) == Status.COMPILATION_ERROR
+
+
+def test_a_stopped_compiler_gets_a_line_saying_which_limit() -> None:
+    assert compiler_stopped(KillReason.OUTPUT_LIMIT, LIMITS) == (
+        f"error: the compiler wrote more than {LIMITS.output_kb} KB to stdout and stderr; "
+        "compilation was stopped\n"
     )
 
 

@@ -62,6 +62,23 @@ def test_diagnostics_match_fresh_javac(javac_service: Service, name: str, tmp_pa
     assert result["status"] == ("ok" if exit_code == 0 else "compilation_error"), result
 
 
+def test_compiler_messages_stop_at_the_compile_output_limit_on_both_paths(
+    javac_service: Service,
+) -> None:
+    """1. One line of 20,000 undefined names: javac would print it with each of its 100 errors
+    (about 40 MB). Expected, warm or fresh: compilation_error, javac's first 64 KB of messages
+    and a line saying the compiler was stopped at the limit."""
+    line = " ".join(f"int v{i} = u{i};" for i in range(20_000))
+    code = f"public class Main {{ public static void main(String[] a) {{ {line} }} }}\n"
+    result = javac_service.execute({"language": "java", "code": code})
+    compiled = result["compile"]
+    assert (result["status"], compiled["status"]) == ("compilation_error", "compilation_error")
+    messages, stop_line = compiled["stderr"].rstrip("\n").rsplit("\n", 1)
+    assert messages.startswith("Main.java:1: error: cannot find symbol")
+    assert 60 * 1024 < len(messages.encode()) <= 64 * 1024
+    assert stop_line.startswith("error: the compiler wrote more than 64 KB"), stop_line
+
+
 def test_compiled_classes_run(service: Service) -> None:
     source = (PROGRAMS / "java" / "javac" / "Packaged.java").read_text()
     result = service.execute({"language": "java", "code": source})

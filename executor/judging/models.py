@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from executor.judging.checkers import CheckerConfig, CheckerKind
-from executor.models import Limits, SourceFile, Status
+from executor.wire import Limits, SourceFile, Status
 
 JUDGING_BOUNDS = "judging_bounds"  # the validation-context key of a JudgingBounds
 
@@ -256,7 +256,8 @@ class TestResult(BaseModel):
     """One test's result. ``status`` is the run's (null for a skipped test, as are the times,
     memory and exit fields); ``verdict`` adds the checker's judgement to it; ``stdout`` and
     ``stderr`` are capped by the operator; ``checker_message`` says why a checker rejected the
-    output (an output validator's judgemessage.txt), else null."""
+    output (an output validator's judgemessage.txt), else null; ``message`` why the status or
+    verdict needs a word (the limit reached, or how the judge program failed), else null."""
 
     __test__ = False
 
@@ -271,6 +272,7 @@ class TestResult(BaseModel):
     stdout: str
     stderr: str
     checker_message: str | None
+    message: str | None = None
 
     @classmethod
     def skipped(cls, name: str) -> Self:

@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 
 from executor.judging.models import Summary, TestResult, Verdict
-from executor.models import Status
+from executor.sandbox import Outcome
+from executor.wire import Status
 
 VALIDATOR_ACCEPTED = 42  # the Kattis output validator convention
 VALIDATOR_WRONG_ANSWER = 43
@@ -35,6 +36,30 @@ def validator_verdict(exit_code: int | None) -> Verdict:
     if exit_code == VALIDATOR_WRONG_ANSWER:
         return Verdict.WRONG_ANSWER
     return Verdict.INTERNAL_ERROR
+
+
+def judge_verdict(outcome: Outcome) -> Verdict:
+    """A judge program's judgement from its run: ``validator_verdict`` of its exit code, and
+    ``internal_error`` when it was ended at one of its limits or by the kernel."""
+    if outcome.killed_for is not None or outcome.oom_killed:
+        return Verdict.INTERNAL_ERROR
+    return validator_verdict(outcome.exit_code)
+
+
+def interactive_verdict(status: Status, *, judged: Verdict, judge_first: bool) -> Verdict:
+    """A test's verdict on an interactive problem, as Kattis' problemtools decides it, from the
+    submission's run ``status``, the interactor's judgement ``judged`` and which ended first:
+
+    1. the interactor failed (``internal_error``), or ended first with ``wrong_answer``: its
+       judgement, whatever its ending did to the submission afterwards (a broken pipe, a wait
+       until the time limit);
+    2. the submission failed (a limit, a crash): that failure;
+    3. otherwise the interactor's judgement."""
+    if judged is Verdict.INTERNAL_ERROR or (judged is Verdict.WRONG_ANSWER and judge_first):
+        return judged
+    if status is not Status.OK:
+        return _FOR_STATUS[status]
+    return judged
 
 
 def overall_verdict(results: Sequence[TestResult]) -> Verdict:

@@ -19,6 +19,9 @@ def node_plan() -> LanguagePlan:
         source_suffix=".js",
         default_main="main.js",
         run_argv=("{interpreter}", "--max-old-space-size={heap_mb}", "{main}", "{args}"),
+        # Parses the entry file as `node` would run it (CommonJS or ES module) and runs nothing;
+        # after `--` a file name is never read as an option.
+        check_argv=("{interpreter}", "--check", "--", "{main}"),
         memory_strategy=MemoryStrategy.HEAP_FLAG,
         # Measured: a hello world maps 0.7 GB (Node) and 2.7 GB (Java, 40 threads, -Xmx192m);
         # four Node workers 3.4 GB.

@@ -40,15 +40,47 @@ class Toolchain:
     expansions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+# A warm server's answer holds, besides its diagnostics and files, at most this much of its own
+# (exit code, flags, counts).
+RESPONSE_OVERHEAD_BYTES = 64
+
+
+@dataclass(frozen=True)
+class CompileBudget:
+    """What one compile through a warm server may answer with. The server keeps its answer
+    within it: the diagnostics cut at ``diagnostics_bytes`` (and the compile stopped there); no
+    files at all when they would pass ``artifact_bytes`` (each one's path and content, plus 8
+    bytes), ``artifact_files``, or ``artifact_file_bytes`` for one of them. Its whole answer is
+    then at most ``response_bytes``: a longer one is the server's fault."""
+
+    diagnostics_bytes: int
+    artifact_bytes: int
+    artifact_files: int
+    artifact_file_bytes: int
+
+    @property
+    def response_bytes(self) -> int:
+        return RESPONSE_OVERHEAD_BYTES + self.diagnostics_bytes + self.artifact_bytes
+
+
 @dataclass(frozen=True)
 class CompileAnswer:
     """What a warm server said of one compile: the compiler's exit code (0 ok), its diagnostics
     exactly as the command-line compiler prints them, and the files it produced by relative
-    path (present only on success)."""
+    path (present only on success).
+
+    diagnostics_cut  the diagnostics reached the budget: the compile was stopped there
+    over_budget      the files would pass the budget: none came; the answer does not count
+    failed           the server could not handle the request (``diagnostics`` says why); the
+                     answer does not count
+    """
 
     exit_code: int
     diagnostics: str
     artifacts: dict[str, bytes]
+    diagnostics_cut: bool = False
+    over_budget: bool = False
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,16 +88,28 @@ class WarmServerPlan:
     """A long-lived compiler the service keeps warm (warm_server.py runs it, knowing nothing of
     the language): started in a box of its own from ``files`` with ``argv`` (a template like
     ``compile_argv``), it first answers one frame when it is ready, then one frame per request.
-    Sources go in with ``encode_request``; ``decode_response`` raises ValueError on a malformed
-    answer. Once it is ready the service sends it ``warm_up_compiles`` requests of
-    ``warm_up_sources``, each when no submission waits for it."""
+    Sources go in with ``encode_request``, with the budget its answer must keep within;
+    ``decode_response`` raises ValueError on a malformed answer. Once it is ready the service
+    sends it ``warm_up_compiles`` requests of ``warm_up_sources``, each when no submission waits
+    for it."""
 
     files: Callable[[], dict[str, bytes]]
     argv: tuple[str, ...]
-    encode_request: Callable[[dict[str, bytes]], bytes]
+    encode_request: Callable[[dict[str, bytes], CompileBudget], bytes]
     decode_response: Callable[[bytes], CompileAnswer]
     warm_up_sources: Mapping[str, bytes] = field(default_factory=dict)
     warm_up_compiles: int = 0
+
+
+@dataclass(frozen=True)
+class ZygotePlan:
+    """A pre-initialised interpreter that forks one child per run (sandbox/zygote.py): started
+    as ``argv`` (a template like ``run_argv``, with the same interpreter options) followed by
+    ``script()``, the path of its program; a run it starts gets the entry file and the
+    arguments, and behaves as ``run_argv`` would."""
+
+    argv: tuple[str, ...]
+    script: Callable[[], str]
 
 
 @dataclass(frozen=True)
@@ -78,6 +122,9 @@ class LanguagePlan:
                      verdict ``memory_limit_exceeded``.
     process_limit_markers  regexes on stderr that show a process or thread could not start;
                      with a failure and many processes they name the process limit.
+    check_argv       for an interpreted language, a syntax check run in the sandbox before a
+                     judged submission's first test (a template like ``compile_argv``): a
+                     non-zero exit is ``compilation_error`` with its stderr as the message.
     """
 
     name: str
@@ -86,6 +133,7 @@ class LanguagePlan:
     default_main: str
     run_argv: tuple[str, ...]
     compile_argv: tuple[str, ...] | None = None
+    check_argv: tuple[str, ...] | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     memory_strategy: MemoryStrategy = MemoryStrategy.ADDRESS_SPACE
     address_space_slack_mb: int = 64
@@ -109,6 +157,8 @@ class LanguagePlan:
     probe_toolchain: Callable[[str], Toolchain | None] = field(default=lambda _: None)
     # A compiler kept warm between submissions; a fresh compile_argv process is the fallback.
     warm_server: WarmServerPlan | None = None
+    # Runs forked from a pre-initialised interpreter; a cold run_argv process is the fallback.
+    zygote: ZygotePlan | None = None
 
     def entry_name(self, code: str) -> str:
         """The file name a single ``code`` string is saved under."""
@@ -141,12 +191,16 @@ def expand_argv(
     tmp_dir: str = "",
 ) -> tuple[str, ...]:
     """Fill a template's placeholders; ``{sources}``, ``{args}`` and the toolchain's expansions
-    become several items (or none). Raises KeyError for an unknown placeholder."""
+    become several items (or none). A file name (``{main}``, ``{sources}``) that a tool would
+    read as an option or an argument file (a leading '-' or '@') is given as ``./name``.
+    Raises KeyError for an unknown placeholder."""
     argv: list[str] = []
     for item in template:
         name = item[1:-1] if item.startswith("{") and item.endswith("}") else None
         if name == "sources":
-            argv.extend(sources)
+            argv.extend(_as_path(source) for source in sources)
+        elif name == "main":
+            argv.append(_as_path(main))
         elif name == "args":
             argv.extend(args)
         elif name is not None and name in toolchain.expansions:
@@ -163,3 +217,9 @@ def expand_argv(
                 )
             )
     return tuple(argv)
+
+
+def _as_path(file_name: str) -> str:
+    """``file_name`` as an argument no tool reads as an option: the request model refuses such
+    names, and this keeps any other caller's from reaching a command line as one."""
+    return f"./{file_name}" if file_name.startswith(("-", "@")) else file_name

@@ -9,6 +9,8 @@ from executor.sandbox.layers import IsolationMode, IsolationUnavailable
 from executor.sandbox.resident import Resident, ResidentFailed
 from executor.sandbox.spawn import HelperUnavailable, SpawnError
 from executor.sandbox.spec import KillReason, Outcome, ResourceLimits
+from executor.sandbox.supervise import ZygoteRun
+from executor.sandbox.zygote import Zygote
 
 __all__ = [
     "Box",
@@ -23,4 +25,6 @@ __all__ = [
     "Sandbox",
     "SandboxConfig",
     "SpawnError",
+    "Zygote",
+    "ZygoteRun",
 ]

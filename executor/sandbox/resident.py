@@ -19,6 +19,13 @@ from executor.sandbox.workdir import Workdir, remove_workdir
 FRAME_HEADER = struct.Struct(">i")
 SAMPLE_INTERVAL_S = 0.02
 STDERR_KEPT_BYTES = 16384
+# What is read ahead of the frame being read: past it the helper's stdout is no longer read
+# until the next exchange (a frame itself is read whole, up to the exchange's cap).
+READ_AHEAD_BYTES = 65536
+
+
+class FrameTooLarge(Exception):
+    """The helper announced a frame longer than the exchange allows (or of negative length)."""
 
 
 class ResidentFailed(RuntimeError):
@@ -82,7 +89,7 @@ class Resident:
         )
         assert self.proc.stdin and self.proc.stdout and self.proc.stderr
         self._sampler = TreeSampler(self.proc.pid, identity=self.identity, scanner=None)
-        self._reader = asyncio.StreamReader(limit=2**26)
+        self._reader = asyncio.StreamReader(limit=READ_AHEAD_BYTES)
         reader = self._reader
         self._read_transport, _ = await loop.connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(reader), self.proc.stdout
@@ -95,12 +102,20 @@ class Resident:
         loop.add_reader(self.proc.stderr.fileno(), self._read_stderr)
 
     async def exchange(
-        self, request: bytes | None, *, cpu_time_ms: int, wall_time_ms: int, memory_kb: int
+        self,
+        request: bytes | None,
+        *,
+        cpu_time_ms: int,
+        wall_time_ms: int,
+        memory_kb: int,
+        max_response_bytes: int,
     ) -> Exchange:
         """Send ``request`` as one frame (None: send nothing, just wait for the next frame, e.g.
         the helper's "ready" frame) and return the frame it answers with.
 
-        Raises ResidentFailed if the helper dies, closes its output, or passes a budget.
+        Raises ResidentFailed if the helper dies, closes its output, or passes a budget; an
+        answer announced longer than ``max_response_bytes`` is never read: the helper is
+        killed (``reason`` OUTPUT_LIMIT).
         """
         sampler = self._sampler
         if self._reader is None or self._writer is None or sampler is None:
@@ -110,7 +125,7 @@ class Resident:
         started = time.monotonic()
         if request is not None:
             self._writer.write(FRAME_HEADER.pack(len(request)) + request)
-        answer = asyncio.ensure_future(self._read_frame())
+        answer = asyncio.ensure_future(self._read_frame(max_response_bytes))
         reason: KillReason | None = None
         peak_kb = 0
         try:
@@ -132,6 +147,11 @@ class Resident:
                     await self.stop()
                     break
             response = await answer
+        except FrameTooLarge as exc:
+            await self.stop()
+            raise ResidentFailed(
+                f"helper ended: {exc}", reason=KillReason.OUTPUT_LIMIT, stderr=self.stderr_text()
+            ) from None
         except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
             await self.stop()
             raise ResidentFailed(
@@ -172,10 +192,12 @@ class Resident:
         """The last STDERR_KEPT_BYTES the helper wrote on stderr."""
         return bytes(self._stderr).decode(errors="replace")
 
-    async def _read_frame(self) -> bytes:
+    async def _read_frame(self, max_bytes: int) -> bytes:
         assert self._reader is not None
         header = await self._reader.readexactly(FRAME_HEADER.size)
         (length,) = FRAME_HEADER.unpack(header)
+        if not 0 <= length <= max_bytes:
+            raise FrameTooLarge(f"it announced a frame of {length} bytes, over {max_bytes}")
         return await self._reader.readexactly(length)
 
     def _read_stderr(self) -> None:

@@ -36,7 +36,8 @@ class HelperUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class SpawnHelper:
-    """A built ``executor-spawn`` and the seccomp program it installs.
+    """A built ``executor-spawn``, its library (the same steps without the exec, for a child a
+    zygote forked: ``library_path``), and the seccomp program it installs.
 
     ``filter_fd`` is a sealed memfd holding the BPF program (seccomp.program_fd), shared by
     every spawn and kept open for the service's lifetime; None when seccomp is not available.
@@ -44,6 +45,43 @@ class SpawnHelper:
 
     path: str
     filter_fd: int | None
+
+    @property
+    def library_path(self) -> str:
+        """``lib<name>.so`` beside the executable (built with it, or shipped with it)."""
+        directory, name = os.path.split(self.path)
+        return os.path.join(directory, f"lib{name}.so")
+
+    def setup_options(self, plan: ChildPlan, *, error_fd: str, filter_fd: str) -> list[str]:
+        """The options that apply ``plan``, for the helper or its library; ``error_fd`` and
+        ``filter_fd`` as they should appear (a number, or a placeholder a zygote fills in)."""
+        options = ["-e", error_fd, "-w", f"{OOM_SCORE_ADJ_PATH}={plan.oom_score_adj}"]
+        if plan.unshare_flags:
+            options += ["-n", str(plan.unshare_flags)]
+            for path, text in plan.ipc_limits:
+                options += ["-w", f"{path}={text}"]
+            if plan.private_tmp:
+                options += ["-t", plan.private_tmp]
+            if plan.private_proc:
+                options += ["-P", PRIVATE_PROC_OPTIONS]
+        for which, value in plan.rlimits:
+            options += ["-r", f"{which}:{value}"]
+        if plan.idle:
+            options += ["-i"]
+        if plan.identity is not None:
+            options += ["-u", str(plan.identity.uid), "-g", str(plan.identity.gid)]
+        if plan.landlock is not None:
+            options += ["-L", str(plan.landlock.abi)]
+            for option, paths in (
+                ("-W", plan.landlock.whole),
+                ("-S", plan.landlock.shared),
+                ("-D", plan.landlock.devices),
+            ):
+                for path in paths:
+                    options += [option, path]
+        if plan.seccomp and self.filter_fd is not None:
+            options += ["-s", filter_fd]
+        return options
 
     def command(
         self,
@@ -55,38 +93,11 @@ class SpawnHelper:
     ) -> list[str]:
         """The helper's command line that applies ``plan`` and then execs ``argv`` (with
         ``result_fd``, in a child it waits for: see native/spawn_helper.c -R)."""
+        filter_fd = str(self.filter_fd) if self.filter_fd is not None else ""
         command = [
             self.path,
-            "-e",
-            str(error_fd),
-            "-w",
-            f"{OOM_SCORE_ADJ_PATH}={plan.oom_score_adj}",
+            *self.setup_options(plan, error_fd=str(error_fd), filter_fd=filter_fd),
         ]
-        if plan.unshare_flags:
-            command += ["-n", str(plan.unshare_flags)]
-            for path, text in plan.ipc_limits:
-                command += ["-w", f"{path}={text}"]
-            if plan.private_tmp:
-                command += ["-t", plan.private_tmp]
-            if plan.private_proc:
-                command += ["-P", PRIVATE_PROC_OPTIONS]
-        for which, value in plan.rlimits:
-            command += ["-r", f"{which}:{value}"]
-        if plan.idle:
-            command += ["-i"]
-        if plan.identity is not None:
-            command += ["-u", str(plan.identity.uid), "-g", str(plan.identity.gid)]
-        if plan.landlock is not None:
-            command += ["-L", str(plan.landlock.abi)]
-            for option, paths in (
-                ("-W", plan.landlock.whole),
-                ("-S", plan.landlock.shared),
-                ("-D", plan.landlock.devices),
-            ):
-                for path in paths:
-                    command += [option, path]
-        if plan.seccomp and self.filter_fd is not None:
-            command += ["-s", str(self.filter_fd)]
         if result_fd is not None:
             command += ["-R", str(result_fd)]
         return [*command, "--", *argv]
@@ -212,14 +223,18 @@ def load_helper(*, prebuilt: str, cache_dir: str, seccomp: SeccompFilter | None)
     path = prebuilt or _compiled(cache_dir)
     if not os.access(path, os.X_OK):
         raise HelperUnavailable(f"{path} is not an executable file")
-    return SpawnHelper(path=path, filter_fd=program_fd(seccomp) if seccomp is not None else None)
+    helper = SpawnHelper(path=path, filter_fd=program_fd(seccomp) if seccomp is not None else None)
+    if not os.path.exists(helper.library_path):
+        raise HelperUnavailable(f"{helper.library_path}, the helper's library, is missing")
+    return helper
 
 
 def _compiled(cache_dir: str) -> str:
     source = (resources.files("executor.sandbox") / "native" / SOURCE_NAME).read_bytes()
     digest = hashlib.sha256(source).hexdigest()[:16]
     target = os.path.join(cache_dir, f"executor-spawn-{digest}")
-    if os.path.exists(target):
+    library = os.path.join(cache_dir, f"libexecutor-spawn-{digest}.so")
+    if os.path.exists(target) and os.path.exists(library):
         return target
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
@@ -232,20 +247,24 @@ def _compiled(cache_dir: str) -> str:
         source_path = os.path.join(scratch, SOURCE_NAME)
         with open(source_path, "wb") as f:
             f.write(source)
-        built = os.path.join(cache_dir, f".executor-spawn-{digest}-{os.getpid()}")
-        done = subprocess.run(
-            [compiler, "-O2", "-o", built, source_path],
-            capture_output=True,
-            text=True,
-            timeout=COMPILE_TIMEOUT_S,
-            check=False,
-        )
-        if done.returncode != 0:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(built)
-            raise HelperUnavailable(f"compiling the spawn helper failed: {done.stderr[-500:]}")
-    os.chmod(built, 0o755)
-    os.replace(built, target)  # atomic: a concurrent start sees the old name or the whole file
+        for final, flags in (
+            (library, ["-shared", "-fPIC", "-DEXECUTOR_SPAWN_LIBRARY"]),
+            (target, []),  # last: its presence says both are there
+        ):
+            built = os.path.join(cache_dir, f".{os.path.basename(final)}-{os.getpid()}")
+            done = subprocess.run(
+                [compiler, "-O2", *flags, "-o", built, source_path],
+                capture_output=True,
+                text=True,
+                timeout=COMPILE_TIMEOUT_S,
+                check=False,
+            )
+            if done.returncode != 0:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(built)
+                raise HelperUnavailable(f"compiling the spawn helper failed: {done.stderr[-500:]}")
+            os.chmod(built, 0o755)
+            os.replace(built, final)  # atomic: a concurrent start sees the old or the whole file
     return target
 
 

@@ -63,6 +63,8 @@ class KillReason(StrEnum):
 class Outcome:
     """What happened. ``exit_code`` is set when the main process exited, ``signal`` (a number)
     when a signal ended it; ``killed_for`` says whether the supervisor ended the run and why.
+    ``wall_time_ms`` runs from the start to the main process's exit, or to the moment the
+    supervisor killed the run at a limit.
     ``memory_kb`` is the tree's peak (pages shared between its processes counted once when it
     came near its limit); ``peak_tasks`` its most processes and threads at once;
     ``oom_killed`` that the kernel's out-of-memory killer ended it (the replica ran short)."""

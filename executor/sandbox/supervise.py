@@ -3,7 +3,9 @@
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
+import resource
 import signal
 import subprocess
 import time
@@ -13,9 +15,12 @@ from executor.sandbox.child import ChildPlan
 from executor.sandbox.procfs import memory_event_files
 from executor.sandbox.reaper import kill_all_processes
 from executor.sandbox.sampler import TreeSampler
-from executor.sandbox.spawn import SpawnHelper, read_peak_rss_kb
+from executor.sandbox.spawn import SpawnError, SpawnHelper, read_peak_rss_kb
 from executor.sandbox.spec import KillReason, Outcome, RunSpec
 from executor.sandbox.usage import UsageScanner
+from executor.sandbox.zygote import Zygote
+
+log = logging.getLogger("executor.sandbox")
 
 READ_CHUNK_BYTES = 65536
 # Sampling starts fast, so short runs get a reading, and slows down so long runs cost little.
@@ -29,6 +34,16 @@ DRAIN_TIMEOUT_S = 0.5
 PSS_INTERVAL_S = 0.1
 
 
+@dataclass(frozen=True)
+class ZygoteRun:
+    """Start a run from ``zygote``: its program ``main`` with ``args`` (in-process, with the
+    semantics of the cold command)."""
+
+    zygote: Zygote
+    main: str
+    args: tuple[str, ...]
+
+
 async def run(
     spec: RunSpec,
     *,
@@ -37,6 +52,7 @@ async def run(
     scanner: UsageScanner | None = None,
     stdin_fd: int | None = None,
     stdout_fd: int | None = None,
+    zygote: ZygoteRun | None = None,
 ) -> Outcome:
     """Run ``spec`` to completion and report what happened.
 
@@ -50,11 +66,15 @@ async def run(
     this returns; otherwise what the main process left behind is the caller's to end. Raises
     SpawnError if the command cannot start.
 
-    ``stdin_fd`` and ``stdout_fd`` (the caller's, left open) replace ``spec.stdin`` and the
-    captured stdout: to connect two runs to each other (an interactive problem). A stdout so
-    connected is not captured (the Outcome's is empty) and not counted in the output limit.
+    ``stdin_fd`` and ``stdout_fd`` replace ``spec.stdin`` and the captured stdout: to connect
+    two runs to each other (an interactive problem). They are handed over: closed here as soon
+    as the child holds its copies (or when it cannot start), so that when one of two connected
+    runs ends, the other reads end-of-file or gets EPIPE instead of waiting on a descriptor the
+    service still holds. A stdout so connected is not captured (the Outcome's is empty) and not
+    counted in the output limit. With ``zygote``, the program is forked from that zygote
+    (``spec.argv`` is what would run cold) while it is up, and started cold otherwise.
     """
-    supervisor = _Supervisor(spec, plan=plan, helper=helper, scanner=scanner)
+    supervisor = _Supervisor(spec, plan=plan, helper=helper, scanner=scanner, zygote=zygote)
     return await supervisor.run(stdin_fd=stdin_fd, stdout_fd=stdout_fd)
 
 
@@ -74,15 +94,20 @@ class _Supervisor:
         plan: ChildPlan,
         helper: SpawnHelper,
         scanner: UsageScanner | None,
+        zygote: ZygoteRun | None,
     ) -> None:
         self.spec = spec
         self.plan = plan
         self.helper = helper
         self.scanner = scanner
+        self.zygote = zygote
         self.identity = plan.identity
         self.limits = spec.limits
         self.output_left = spec.limits.output_kb * 1024
         self.killed_for: KillReason | None = None
+        # When the supervisor first killed the run: its wall time ends there, not once the
+        # uid's stragglers are gone (an interactive judge tells which side ended first by it).
+        self.killed_at: float | None = None
         self.pid = 0
         self.sampler: TreeSampler | None = None
         # The last proportional-set-size reading: (effective KB, rss_kb then, when).
@@ -91,7 +116,9 @@ class _Supervisor:
 
     async def run(self, *, stdin_fd: int | None, stdout_fd: int | None) -> Outcome:
         loop = asyncio.get_running_loop()
-        ours = []  # descriptors this supervisor made for the child and closes once it started
+        # The child's descriptors (made here, or handed over by the caller): closed once it
+        # started. Taken before the first await, so a handed-over one is never left open.
+        ours = [fd for fd in (stdin_fd, stdout_fd) if fd is not None]
         if stdin_fd is None:
             stdin_fd = _memfd_with(self.spec.stdin)
             ours.append(stdin_fd)
@@ -104,16 +131,7 @@ class _Supervisor:
         oom_kills_before = _oom_kills()
         started = time.monotonic()
         try:
-            proc = await self.helper.spawn(
-                self.plan,
-                self.spec.argv,
-                cwd=self.spec.cwd,
-                env=self.spec.env,
-                stdin=stdin_fd,
-                stdout=stdout_fd,
-                stderr=err_w,
-                result_fd=result_w,
-            )
+            pid, proc = await self._start(stdin_fd, stdout_fd, err_w, result_w)
         except BaseException:
             for fd in (out_r, err_r, result_r):
                 if fd is not None:
@@ -122,25 +140,27 @@ class _Supervisor:
         finally:
             for fd in (*ours, err_w, result_w):
                 os.close(fd)
-        self.pid = proc.pid
-        sampler = self.sampler = TreeSampler(proc.pid, identity=self.identity, scanner=self.scanner)
+        self.pid = pid
+        sampler = self.sampler = TreeSampler(pid, identity=self.identity, scanner=self.scanner)
         if self.scanner is not None and self.identity is not None and self.plan.unshare_flags:
             # In a network namespace of its own, its sockets are measured there.
-            self.scanner.enter_namespace(self.identity.uid, proc.pid)
+            self.scanner.enter_namespace(self.identity.uid, pid)
         stdout = _Stream(out_r) if out_r is not None else None
         stderr = _Stream(err_r)
         streams = (stdout, stderr) if stdout is not None else (stderr,)
-        pidfd = os.pidfd_open(proc.pid)
+        pidfd = os.pidfd_open(pid)
         exited: asyncio.Future[None] = loop.create_future()
+        reaped = False
         try:
             loop.add_reader(pidfd, _resolve, exited)
             for stream in streams:
                 self._start_reading(loop, stream)
             wall_deadline = started + self.limits.wall_time_ms / 1000
             await self._watch(exited, wall_deadline)
-            _, status, rusage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            wall_ms = int((time.monotonic() - started) * 1000)
+            status, rusage = await _reap(pid, proc)
+            reaped = True
+            ended = self.killed_at if self.killed_at is not None else time.monotonic()
+            wall_ms = int((ended - started) * 1000)
             await self._check_held_at_exit()
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
@@ -149,8 +169,9 @@ class _Supervisor:
                 # or the output would not be complete until it exits.
                 await self._end_tree()
             await self._drain(streams)
-            # The helper stayed as the program's parent: its report is the program's own peak.
-            program_peak_kb = read_peak_rss_kb(result_r)
+            # The keeper's report is the program's own peak; a zygote's run is our child, so
+            # wait4 tells (its peak starts at the zygote's, an interpreter's own).
+            program_peak_kb = read_peak_rss_kb(result_r) if proc else rusage.ru_maxrss
         finally:
             loop.remove_reader(pidfd)
             os.close(pidfd)
@@ -158,11 +179,10 @@ class _Supervisor:
             for stream in streams:
                 loop.remove_reader(stream.fd)
                 os.close(stream.fd)
-            if proc.returncode is None:
+            if not reaped:
                 # Only reached when the await above was cancelled (shutdown): kill, then reap.
                 await self._kill(KillReason.SHUTDOWN)
-                _, status, _ = os.wait4(proc.pid, 0)
-                proc.returncode = os.waitstatus_to_exitcode(status)
+                await _reap(pid, proc)
                 await self._end_tree()
 
         rusage_cpu_ms = int((rusage.ru_utime + rusage.ru_stime) * 1000)
@@ -189,6 +209,42 @@ class _Supervisor:
                 and _oom_kills() > oom_kills_before
             ),
         )
+
+    async def _start(
+        self, stdin_fd: int, stdout_fd: int, stderr_fd: int, result_fd: int
+    ) -> tuple[int, subprocess.Popen[bytes] | None]:
+        """Start the program: forked from the zygote when there is one up, else through the
+        spawn helper (cold). Returns its pid and, when we spawned it, its Popen."""
+        zygote = self.zygote
+        if zygote is not None:
+            try:
+                pid = await zygote.zygote.launch(
+                    self.plan,
+                    cwd=self.spec.cwd,
+                    env=self.spec.env,
+                    main=zygote.main,
+                    args=zygote.args,
+                    stdin=stdin_fd,
+                    stdout=stdout_fd,
+                    stderr=stderr_fd,
+                )
+            except SpawnError as exc:
+                # The zygote is restarting, or the run's setup failed: start it cold, which
+                # raises the setup's error again if that was the cause.
+                log.info("starting %s cold: %s", zygote.main, exc)
+            else:
+                return pid, None
+        proc = await self.helper.spawn(
+            self.plan,
+            self.spec.argv,
+            cwd=self.spec.cwd,
+            env=self.spec.env,
+            stdin=stdin_fd,
+            stdout=stdout_fd,
+            stderr=stderr_fd,
+            result_fd=result_fd,
+        )
+        return proc.pid, proc
 
     async def _watch(self, exited: asyncio.Future[None], wall_deadline: float) -> None:
         """Sample the tree until the main process exits, killing it at the first limit hit.
@@ -267,6 +323,8 @@ class _Supervisor:
     async def _kill(self, reason: KillReason) -> None:
         if self.killed_for is None:
             self.killed_for = reason
+        if self.killed_at is None:
+            self.killed_at = time.monotonic()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         if self.identity is not None:
@@ -307,6 +365,8 @@ class _Supervisor:
             _resolve(stream.closed)
             if self.killed_for is None:
                 self.killed_for = KillReason.OUTPUT_LIMIT
+            if self.killed_at is None:
+                self.killed_at = time.monotonic()
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
 
@@ -314,6 +374,23 @@ class _Supervisor:
         waits = [s.closed for s in streams if s.closed is not None]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*waits), DRAIN_TIMEOUT_S)
+
+
+async def _reap(
+    pid: int, proc: subprocess.Popen[bytes] | None
+) -> tuple[int, resource.struct_rusage]:
+    """wait4 the ended program: (status, rusage). A zygote's run becomes our child once its
+    first parent has exited, which may lag its own end by a moment."""
+    for _ in range(1000):
+        try:
+            _, status, rusage = os.wait4(pid, 0)
+        except ChildProcessError:
+            await asyncio.sleep(0.001)
+            continue
+        if proc is not None:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        return status, rusage
+    raise ChildProcessError(f"{pid} never became a child of the service")
 
 
 def _oom_kills() -> int:

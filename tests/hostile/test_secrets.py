@@ -1,5 +1,7 @@
 """Secrets: a run sees only the environment built for it, not the service's."""
 
+import secrets
+
 from tests.hostile.support import (
     EXPECTED_ENV,
     QUICK,
@@ -8,7 +10,7 @@ from tests.hostile.support import (
     hidden_or_denied,
     lines,
 )
-from tests.support import SECRET_ENV_VALUE
+from tests.support import SECRET_ENV_VALUE, settled
 
 
 def test_read_the_services_environment(hostile: Hostile) -> None:
@@ -38,3 +40,27 @@ def test_read_the_services_environment_node(hostile: Hostile) -> None:
     assert set(outcomes.pop("own env").split(",")) <= EXPECTED_ENV | {"NODE_OPTIONS"}
     assert set(outcomes.values()) == {hidden_or_denied(hostile)}, result
     assert_contained(hostile, language="node")
+
+
+def xored_hex(secret: str) -> str:
+    """What hostile_scan_memory takes: the secret's bytes XOR 0x5A, in hex (so that the scanning
+    run never holds the secret itself)."""
+    return bytes(b ^ 0x5A for b in secret.encode()).hex()
+
+
+def test_inherited_memory_holds_no_secret_of_the_service_or_another_run(hostile: Hostile) -> None:
+    """1. Run A gets a secret as its argument and on stdin, prints it, ends. 2. Run B scans all
+    of its own memory (what it inherited: from the zygote that forked it, where one serves
+    Python) for A's secret and for the secret in the service's environment. Expected: both ok,
+    nothing found."""
+    secret = f"a-secret-{secrets.token_hex(8)}"
+    result_a = hostile.run("python", "echo_stdin", args=[secret], stdin=secret)
+    assert result_a["status"] == "ok" and secret in result_a["stdout"], result_a
+    settled(hostile.service)
+    needles = [xored_hex(secret), xored_hex(SECRET_ENV_VALUE)]
+    result_b = hostile.run("python", "hostile_scan_memory", args=needles, limits=QUICK)
+    assert (result_b["status"], result_b["stdout"]) == ("ok", "found: []\n"), result_b
+    # The control: the same search finds a secret the run was given on its own stdin.
+    control = hostile.run("python", "hostile_scan_memory", args=needles, stdin=secret, limits=QUICK)
+    assert (control["status"], control["stdout"]) == ("ok", "found: [0]\n"), control
+    assert_contained(hostile)

@@ -202,7 +202,6 @@ def test_each_request_the_judge_sends_is_answered_by_the_service(judge_service: 
         assert outcome.verdict is not None or (outcome.error or "").startswith("HTTP ")
 
 
-@pytest.mark.xfail(strict=True, reason="the service does not judge 'tests' yet (issue 10)")
 @pytest.mark.parametrize("name", ["digitsum", "circlearea", "anypair", "divisor", "guess"])
 def test_every_submission_of_our_problems_gets_its_expected_verdict(
     name: str, judge_service: Service, capsys: pytest.CaptureFixture[str]
@@ -215,6 +214,7 @@ def test_every_submission_of_our_problems_gets_its_expected_verdict(
     assert status == EXIT_AGREED, output
 
 
+@pytest.mark.system
 def test_without_a_url_the_judge_starts_a_service_and_stops_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

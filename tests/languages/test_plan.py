@@ -34,6 +34,18 @@ def test_main_and_main_class_fill_their_items() -> None:
     assert argv == ("/bin/run", "Main.java", "pkg.Main")
 
 
+def test_a_file_name_is_never_given_as_an_option() -> None:
+    """The request model refuses such names; the argv builder holds for any other caller."""
+    argv = expand_argv(
+        ("{interpreter}", "{main}", "{sources}", "{args}"),
+        toolchain=TOOLCHAIN,
+        main="-c",
+        sources=("@opts.java", "-d", "A-b.java"),
+        args=("-c", "@x"),
+    )
+    assert argv == ("/bin/run", "./-c", "./@opts.java", "./-d", "A-b.java", "-c", "@x")
+
+
 def test_an_unknown_placeholder_is_an_error() -> None:
     with pytest.raises(KeyError):
         expand_argv(("{nope}",), toolchain=TOOLCHAIN)

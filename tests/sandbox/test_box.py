@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from executor.sandbox import IsolationMode, ResourceLimits, Sandbox, SandboxConfig, SpawnError
+from executor.sandbox import (
+    IsolationMode,
+    KillReason,
+    ResidentFailed,
+    ResourceLimits,
+    Sandbox,
+    SandboxConfig,
+    SpawnError,
+)
 
 PYTHON = "/usr/bin/python3"
 LIMITS = ResourceLimits(
@@ -16,13 +24,16 @@ LIMITS = ResourceLimits(
 )  # fmt: skip
 
 
-def open_sandbox(runs_dir: Path, helper_dir: Path) -> Sandbox:
+def open_sandbox(
+    runs_dir: Path, helper_dir: Path, *, pool_size: int = 2, companions: int = 0
+) -> Sandbox:
     config = SandboxConfig(
         mode=IsolationMode.AUTO,
         runs_dir=str(runs_dir),
         helper_dir=str(helper_dir),
         spawn_helper="",
-        pool_size=2,
+        pool_size=pool_size,
+        companion_pool_size=companions,
     )
     return asyncio.run(Sandbox.open(config))
 
@@ -121,9 +132,11 @@ def test_a_resident_answers_frames_and_its_box_is_removed_on_stop(
         )
         try:
             ready = await resident.exchange(None, cpu_time_ms=5000, wall_time_ms=5000,
-                                            memory_kb=LIMITS.memory_kb)  # fmt: skip
+                                            memory_kb=LIMITS.memory_kb,
+                                            max_response_bytes=5)  # fmt: skip
             echo = await resident.exchange(b"ping:", cpu_time_ms=5000, wall_time_ms=5000,
-                                           memory_kb=LIMITS.memory_kb)  # fmt: skip
+                                           memory_kb=LIMITS.memory_kb,
+                                           max_response_bytes=64)  # fmt: skip
         finally:
             await resident.stop()
         return ready.response, echo.response
@@ -132,4 +145,80 @@ def test_a_resident_answers_frames_and_its_box_is_removed_on_stop(
     assert sandbox.pool is not None
     assert ready == b"ready"
     assert echo == f"ping:{sandbox.pool.base_uid + sandbox.pool.size}".encode()
+    assert os.listdir(runs_dir) == []
+
+
+def test_two_connected_boxes_end_when_either_side_leaves(runs_dir: Path, tmp_path: Path) -> None:
+    """1. A box of the pool and one of the companion pool, connected stdout to stdin both ways
+    by two pipes handed over to Box.run. 2. One side says one line and leaves at once; the
+    other reads until end-of-file. Expected: the reader sees the line and then end-of-file
+    right away (no descriptor held by the service keeps it waiting for its 5 s wall limit);
+    each side ran as a uid of its own pool."""
+    sandbox = open_sandbox(runs_dir, tmp_path / "helper", pool_size=1, companions=1)
+    leaver = "import os; print(os.getuid(), flush=True)"
+    # Its stdout goes to the side that left: it reports on stderr, which is captured.
+    reader = "import os, sys; print(sys.stdin.read().split(), os.getuid(), file=sys.stderr)"
+
+    async def scenario() -> tuple[bytes, int]:
+        async with sandbox.box({}) as box, sandbox.box({}, companion=True) as companion:
+            to_box_r, to_box_w = os.pipe()
+            to_companion_r, to_companion_w = os.pipe()
+            left, read = await asyncio.gather(
+                box.run((PYTHON, "-c", leaver), limits=LIMITS, stdin_fd=to_box_r,
+                        stdout_fd=to_companion_w),
+                companion.run((PYTHON, "-c", reader), limits=LIMITS, stdin_fd=to_companion_r,
+                              stdout_fd=to_box_w),
+            )  # fmt: skip
+        await sandbox.close()
+        assert left.exit_code == 0
+        return read.stderr, read.wall_time_ms
+
+    output, wall_ms = asyncio.run(scenario())
+    assert sandbox.pool is not None and sandbox.companion_pool is not None
+    words = output.decode().replace("[", " ").replace("]", " ").replace("'", " ").split()
+    assert words == [str(sandbox.pool.base_uid), str(sandbox.companion_pool.base_uid)]
+    assert wall_ms < LIMITS.wall_time_ms / 2
+    assert os.listdir(runs_dir) == []
+
+
+def test_a_companion_box_needs_a_companion_pool(sandbox: Sandbox) -> None:
+    async def scenario() -> None:
+        async with sandbox.box({}, companion=True):
+            pass
+
+    with pytest.raises(ValueError, match="no companion pool"):
+        asyncio.run(scenario())
+
+
+def test_a_resident_announcing_a_frame_past_the_cap_is_killed_unread(
+    sandbox: Sandbox, runs_dir: Path
+) -> None:
+    """1. A resident answers with a frame header announcing 1 GB (and starts writing it).
+    2. The exchange allows 1 MB. Expected: ResidentFailed for the output limit at once, nothing
+    of the frame read, the resident's box removed."""
+    server = (
+        "import struct, sys\n"
+        "out = sys.stdout.buffer\n"
+        "out.write(struct.pack('>i', 2**30)); out.flush()\n"
+        "while True: out.write(b'x' * 65536)\n"
+    )
+
+    async def scenario() -> ResidentFailed:
+        resident = await sandbox.start_resident(
+            (PYTHON, "server.py"), files={"server.py": server.encode()}, limits=LIMITS, env={}
+        )
+        try:
+            with pytest.raises(ResidentFailed) as failed:
+                await resident.exchange(None, cpu_time_ms=5000, wall_time_ms=5000,
+                                        memory_kb=LIMITS.memory_kb,
+                                        max_response_bytes=2**20)  # fmt: skip
+            assert not resident.alive
+        finally:
+            await resident.stop()
+            await sandbox.close()
+        return failed.value
+
+    failure = asyncio.run(scenario())
+    assert failure.reason == KillReason.OUTPUT_LIMIT
+    assert "1073741824 bytes" in str(failure)
     assert os.listdir(runs_dir) == []

@@ -49,6 +49,10 @@
  *
  * Errors: with -e FD, a failed step writes "step: strerror" to FD (close-on-exec, so a
  * successful exec closes it unwritten) and the helper exits 127.
+ *
+ * Built twice from this one source: the executable, and (with -DEXECUTOR_SPAWN_LIBRARY -shared)
+ * a library whose executor_setup(argc, argv) applies the same steps without the exec, for a
+ * child a zygote forked: one child-setup path for every way a run starts.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -341,7 +345,10 @@ static void print_pss_of(uid_t uid) {
     fflush(stdout);
 }
 
-int main(int argc, char **argv) {
+/* Parse the options and apply the steps up to and including seccomp, in order; the modes that act
+ * on a uid (-k -q -I -M) and the check (-c) end the process here. Returns the index of the
+ * program's argv (after "--"), argc when there is none. */
+static int setup(int argc, char **argv) {
     int resources[MAX_RLIMITS];
     rlim_t values[MAX_RLIMITS];
     int rlimit_count = 0;
@@ -449,10 +456,6 @@ int main(int argc, char **argv) {
             fail("usage");
         }
     }
-    if (optind >= argc && !check_only) {
-        errno = EINVAL;
-        fail("no program after the options");
-    }
 
     if (unshare_flags != 0 && unshare((int)unshare_flags) != 0) fail("unshare");
     for (int i = 0; i < write_count; i++) {
@@ -486,6 +489,10 @@ int main(int argc, char **argv) {
     if (result_fd >= 0) keep(result_fd);
     /* ---- root ends here ---- */
     if (uid >= 0) become((uid_t)uid, (gid_t)(gid >= 0 ? gid : uid));
+    /* Changing uids made the process non-dumpable: an exec would undo that, a zygote's run does
+     * not exec. Dumpable, its /proc files are its uid's, so that its memory can be measured as
+     * its uid (-M); it holds nothing of root's (a zygote holds nothing secret). */
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) fail("dumpable");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("no_new_privs");
     if (landlock_abi > 0)
         landlock_restrict(landlock_abi, whole, whole_count, shared, shared_count, devices,
@@ -511,7 +518,28 @@ int main(int argc, char **argv) {
             fail("seccomp check: socketpair(AF_UNIX) was refused");
         _exit(0);
     }
-    execve(argv[optind], &argv[optind], environ);
-    fail(argv[optind]);
+    return optind;
+}
+
+#ifdef EXECUTOR_SPAWN_LIBRARY
+/* The same steps in a process that goes on without exec: a child forked by a zygote (a
+ * pre-initialised interpreter) calls this, then runs the program in-process. argv[0] is ignored,
+ * as a program name; on a failure the step is written to the -e descriptor and the process exits
+ * 127, as the helper does. */
+int executor_setup(int argc, char **argv) {
+    optind = 0; /* glibc: a full reinitialisation of getopt */
+    setup(argc, argv);
+    return 0;
+}
+#else
+int main(int argc, char **argv) {
+    int program = setup(argc, argv);
+    if (program >= argc) {
+        errno = EINVAL;
+        fail("no program after the options");
+    }
+    execve(argv[program], &argv[program], environ);
+    fail(argv[program]);
     return 127;
 }
+#endif

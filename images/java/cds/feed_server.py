@@ -8,11 +8,20 @@ import sys
 from pathlib import Path
 
 from executor.languages.java.compile_server import encode_request
+from executor.languages.plan import CompileBudget
+
+# Ample for the training programs: the server must answer them in full, as it does a submission.
+BUDGET = CompileBudget(
+    diagnostics_bytes=64 * 1024,
+    artifact_bytes=16 * 1024 * 1024,
+    artifact_files=1000,
+    artifact_file_bytes=16 * 1024 * 1024,
+)
 
 
 def main(paths: list[str]) -> int:
     for path in map(Path, paths):
-        request = encode_request({path.name: path.read_bytes()})
+        request = encode_request({path.name: path.read_bytes()}, BUDGET)
         sys.stdout.buffer.write(struct.pack(">i", len(request)) + request)
     return 0
 

@@ -1,0 +1,74 @@
+"""Python: CPython run in isolated mode, capped by RLIMIT_AS."""
+
+import re
+from importlib import resources
+
+from executor.languages.plan import LanguagePlan, MemoryStrategy, ZygotePlan
+from executor.languages.toolchain import candidates
+
+# The syntax check: compile every source as the interpreter would, without running or writing
+# anything (py_compile writes .pyc files and reads names starting with '-' as options); the
+# message is the interpreter's own. No braces: argv templates are str.format()ted.
+SYNTAX_CHECK = (
+    "import sys, traceback\n"
+    "for name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        with open(name, 'rb') as source:\n"
+    "            compile(source.read(), name, 'exec', dont_inherit=True)\n"
+    "    except (SyntaxError, ValueError) as error:\n"
+    "        sys.stderr.write(''.join(traceback.format_exception_only(error)))\n"
+    "        sys.exit(1)\n"
+)
+
+
+def find_python() -> list[str]:
+    """CPython 3 binaries: PATH first (wrapper scripts such as pyenv shims skipped), then the
+    system's."""
+    return candidates(["python3"], ["/usr/bin/python3", "/usr/local/bin/python3"])
+
+
+def python_plan() -> LanguagePlan:
+    """-E -s: no PYTHON* variables, no user site (not -I, which would also drop the script's
+    directory from sys.path and break multi-file programs); -X utf8 whatever the locale;
+    -B: no __pycache__ written into the workspace."""
+    return LanguagePlan(
+        name="python",
+        aliases=("python3", "py"),
+        source_suffix=".py",
+        default_main="main.py",
+        run_argv=("{interpreter}", "-E", "-s", "-B", "-X", "utf8", "{main}", "{args}"),
+        # After -c, the file names are the script's arguments, never the interpreter's options.
+        check_argv=(
+            "{interpreter}",
+            "-E",
+            "-s",
+            "-B",
+            "-X",
+            "utf8",
+            "-c",
+            SYNTAX_CHECK,
+            "{sources}",
+        ),
+        memory_strategy=MemoryStrategy.ADDRESS_SPACE,
+        address_space_slack_mb=64,
+        oom_markers=(re.compile(r"^MemoryError", re.MULTILINE),),
+        # os.fork and threading's EAGAIN under RLIMIT_NPROC.
+        process_limit_markers=(
+            re.compile(r"Resource temporarily unavailable|can't start new thread"),
+        ),
+        self_test_source=(
+            "import sys\n"
+            "print('hello')\n"
+            "print('%d.%d.%d' % sys.version_info[:3], file=sys.stderr)\n"
+        ),
+        find_binaries=find_python,
+        zygote=ZygotePlan(
+            argv=("{interpreter}", "-E", "-s", "-B", "-X", "utf8"),
+            script=zygote_script,
+        ),
+    )
+
+
+def zygote_script() -> str:
+    """The zygote's program (zygote.py in this package), run by the interpreter the runs use."""
+    return str(resources.files("executor.languages.python") / "zygote.py")

@@ -1,0 +1,170 @@
+"""A Python zygote: one interpreter, started and initialised as `python3 -E -s -B -X utf8 main.py`
+would be, that forks a child per run; the child takes the run's setup (the spawn helper's own
+steps, from its library) and then runs main.py with the semantics of a fresh interpreter.
+
+Run as a script by the interpreter the runs use (never imported by the service):
+    python3 -E -s -B -X utf8 zygote.py LIBRARY REQUEST_FD REPLY_FD
+as root, from an empty environment, holding nothing of the service: it reads requests from
+REQUEST_FD and writes, for each, the pid of the run it started to REPLY_FD. A run is a
+grandchild: its parent exits at once, so the run is re-parented to the service (a child
+subreaper), which waits for it and reads its exit status and resource use itself.
+
+A request is a frame: a 4-byte count, then that many items, each a 4-byte length and its bytes:
+    service_pid, stdin_fd, stdout_fd, stderr_fd, error_fd, args_fd, filter_fd (or -1), cwd,
+    main, number of environment entries, "NAME=value" entries..., setup options...
+The descriptors are the service's: the run opens them through /proc/<service_pid>/fd/N, so they
+never pass through the zygote. Setup options name the error and filter descriptors as "{error}"
+and "{filter}". The arguments are read from args_fd (NUL-separated) by the run itself, so other
+runs' arguments never sit in the zygote's memory for the next run to find.
+"""
+
+import sys
+
+# What a fresh interpreter has, recorded before the zygote imports anything of its own: a run
+# gets exactly these modules, and this sys.path.
+BASELINE_MODULES = frozenset(sys.modules)
+BASELINE_PATH = list(sys.path)
+
+import ctypes  # noqa: E402  (after the baseline, on purpose)
+import os  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+_COUNT = 4
+
+
+def main() -> None:
+    library, request_fd, reply_fd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    setup = ctypes.CDLL(library).executor_setup
+    setup.argtypes = (ctypes.c_int, ctypes.POINTER(ctypes.c_char_p))
+    while True:
+        items = _read_frame(request_fd)
+        if items is None:
+            return  # the service closed its end: it is gone
+        middle = os.fork()
+        if middle == 0:
+            run = os.fork()
+            if run == 0:
+                _become_the_run(items, setup, request_fd, reply_fd)
+            os.write(reply_fd, run.to_bytes(4, "big", signed=True))
+            os._exit(0)
+        os.waitpid(middle, 0)
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _read_frame(fd: int) -> list[bytes] | None:
+    header = _read_exactly(fd, _COUNT)
+    if header is None:
+        return None
+    items = []
+    for _ in range(int.from_bytes(header, "big")):
+        length = _read_exactly(fd, _COUNT)
+        item = _read_exactly(fd, int.from_bytes(length, "big")) if length is not None else None
+        if item is None:
+            return None
+        items.append(item)
+    return items
+
+
+def _become_the_run(
+    items: list[bytes], setup: Callable[..., int], request_fd: int, reply_fd: int
+) -> None:
+    """In the run's own process: its descriptors, directory, setup, environment and arguments,
+    then its program. Never returns."""
+    error_fd = -1
+    try:
+        service = int(items[0])
+        opened = {}
+        for role, index, flags in (
+            ("stdin", 1, os.O_RDONLY), ("stdout", 2, os.O_WRONLY), ("stderr", 3, os.O_WRONLY),
+            ("error", 4, os.O_WRONLY), ("args", 5, os.O_RDONLY), ("filter", 6, os.O_RDONLY),
+        ):  # fmt: skip
+            number = int(items[index])
+            if number >= 0:
+                opened[role] = os.open(f"/proc/{service}/fd/{number}", flags | os.O_CLOEXEC)
+        error_fd = opened["error"]
+        os.write(error_fd, b"\0")  # the service may now close its own descriptors
+        os.close(request_fd)
+        os.close(reply_fd)
+        os.setsid()
+        for target, role in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+            os.dup2(opened.pop(role), target)
+        cwd, main = os.fsdecode(items[7]), os.fsdecode(items[8])
+        environment_count = int(items[9])
+        environment = items[10 : 10 + environment_count]
+        options = [
+            item.replace(b"{error}", str(error_fd).encode()).replace(
+                b"{filter}", str(opened.get("filter", -1)).encode()
+            )
+            for item in items[10 + environment_count :]
+        ]
+        os.chdir(cwd)
+        argv = (ctypes.c_char_p * (len(options) + 1))(b"zygote-run", *options)
+        # On a failure it reports on error_fd and exits 127; it closes the filter's descriptor.
+        setup(len(options) + 1, argv)
+        with os.fdopen(opened.pop("args"), "rb") as arguments:
+            args = [os.fsdecode(a) for a in arguments.read().split(b"\0")[:-1]]
+        os.environ.clear()
+        for entry in environment:
+            name, _, value = entry.partition(b"=")
+            os.environ[os.fsdecode(name)] = os.fsdecode(value)
+    except BaseException as exc:
+        if error_fd >= 0:
+            os.write(error_fd, f"zygote: {type(exc).__name__}: {exc}".encode()[:1000])
+        os._exit(127)
+    os.close(error_fd)  # end of file for the service: the program is about to start
+    _run_main(main, args)
+
+
+def _run_main(main: str, args: list[str]) -> None:
+    """Run ``main`` as `python3 main.py ARGS` would: sys.argv, sys.path[0], __file__ and a fresh
+    __main__, the modules of a fresh start, exit codes, and tracebacks without this frame."""
+    for name in [name for name in sys.modules if name not in BASELINE_MODULES]:
+        del sys.modules[name]
+    path = os.path.abspath(main)
+    sys.path[:] = [os.path.dirname(path), *BASELINE_PATH[1:]]
+    # The interpreter and its options as the zygote got them, then what `python3 main.py` got.
+    interpreter = sys.orig_argv[: sys.orig_argv.index(sys.argv[0])]
+    sys.argv = [main, *args]
+    sys.orig_argv = [*interpreter, main, *args]
+    loader_type = sys.modules["_frozen_importlib_external"].SourceFileLoader
+    module = type(sys)("__main__")
+    module.__dict__.update(
+        __file__=path,
+        __loader__=loader_type("__main__", path),
+        __spec__=None,
+        __package__=None,
+        __cached__=None,
+        __annotations__={},
+        __builtins__=sys.modules["builtins"],
+    )
+    sys.modules["__main__"] = module
+    try:
+        with open(path, "rb") as source:
+            code = compile(source.read(), path, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+    except SystemExit:
+        raise  # the interpreter ends as it would: its code, its message, atexit, flushes
+    except BaseException as exc:
+        # This frame is not the program's: the traceback starts below it, as in a fresh run.
+        exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ else None
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        if isinstance(exc, KeyboardInterrupt):
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+        raise SystemExit(1) from None
+    raise SystemExit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+public class Ärger {
+    public static void main(String[] args) {
+        System.out.println("Ärger");
+    }
+}

@@ -1,0 +1,1 @@
+-processorpath . -processor Evil -proc:full

@@ -1,0 +1,1 @@
+console.log("this call is never closed";

@@ -1,0 +1,2 @@
+# An uncaught KeyboardInterrupt: a traceback, then killed by SIGINT, as Python does.
+raise KeyboardInterrupt

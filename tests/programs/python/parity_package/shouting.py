@@ -1,0 +1,5 @@
+import sibling
+
+
+def shout(text):
+    return f"{text.upper()}! ({sibling.NAME})"

@@ -1,0 +1,1 @@
+print("this call is never closed"
