@@ -1,6 +1,9 @@
 """ExecutionService: the replica's one object (on ``app.state``): runtimes, admission, warm
 servers and the pipeline over one sandbox. The request path: admit → submission → pipeline.
-On SIGTERM it drains: no new work, the work in flight finishes or is stopped at a deadline."""
+On SIGTERM it drains: no new work, the work in flight finishes or is stopped at a deadline.
+
+Over 300 lines by a little: the drain's deadlines sit beside the admission they stop.
+"""
 
 import asyncio
 import contextlib

@@ -7,6 +7,9 @@ only). Both wait for ``/readyz`` (and, if asked, for the warm compilers), and bo
 small interface: ``url``, ``client`` (an ``httpx.Client``), ``execute``, ``log``, ``stop``, and
 ``with``. Imported only by tests and benchmarks: httpx comes with the ``test`` extra, not with the
 service.
+
+Over 300 lines: two starters (host and container) behind one interface, with the waiting and
+the log handling they share.
 """
 
 import abc

@@ -1,4 +1,8 @@
-"""Client and AsyncClient: route a submission to its language's deployment, retry, type errors."""
+"""Client and AsyncClient: route a submission to its language's deployment, retry, type errors.
+
+Over 300 lines: a sync and an async client that must behave alike, side by side so that a
+change to one is seen against the other.
+"""
 
 import asyncio
 import itertools

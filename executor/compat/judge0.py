@@ -195,11 +195,7 @@ class Judge0Submissions:
         try:
             request = ExecuteRequest.model_validate(fields)
         except ValidationError as exc:
-            problems: dict[str, Any] = {}
-            for error in exc.errors(include_url=False, include_input=False):
-                where = ".".join(str(p) for p in error["loc"]) or "base"
-                problems.setdefault(where, []).append(error["msg"])
-            raise Judge0Error(problems, http_status=422) from None
+            raise unprocessable(exc) from None
         record = self._record(body, language, shown_limits)
         return request, record
 
@@ -345,17 +341,22 @@ def requested_fields(query: Mapping[str, str], *, default: tuple[str, ...]) -> t
     return tuple(names)
 
 
+def unprocessable(exc: ValidationError) -> Judge0Error:
+    """Judge0's 422: each field's messages under its dotted path."""
+    problems: dict[str, Any] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in error["loc"]) or "base"
+        problems.setdefault(where, []).append(error["msg"])
+    return Judge0Error(problems, http_status=422)
+
+
 def decode_submission(raw: object, *, base64_encoded: bool) -> Judge0Submission:
     """A submission from its JSON object, its text fields decoded from base64 when
     ``base64_encoded``. Raises Judge0Error (422)."""
     try:
         body = Judge0Submission.model_validate(raw)
     except ValidationError as exc:
-        problems: dict[str, Any] = {}
-        for error in exc.errors(include_url=False, include_input=False):
-            where = ".".join(str(p) for p in error["loc"]) or "base"
-            problems.setdefault(where, []).append(error["msg"])
-        raise Judge0Error(problems, http_status=422) from None
+        raise unprocessable(exc) from None
     if not base64_encoded:
         return body
     decoded = {}

@@ -3,6 +3,9 @@
 names, errors and quirks, run through ExecutionService.execute like /execute.
 
 The README's "Piston v2" section has the table of every field and what is done with it.
+
+Over 300 lines: the translation both ways and the endpoints are one concept, and Piston's
+quirks read best beside the fields they touch.
 """
 
 import base64

@@ -23,6 +23,9 @@ Every checker reads the two buffers in one pass, in time linear in their size, a
 window of ``_WINDOW_BYTES`` (or one line, or one token) of each beyond them: never a list of all
 lines or tokens. Messages say where the first difference is (line, column or token number) and
 show at most ``PREVIEW_BYTES`` of each side, so a huge output never ends up in a response.
+
+Over 300 lines: four checkers and the streaming readers they share; each is short, and they
+read best side by side.
 """
 
 import math

@@ -8,6 +8,9 @@ largest time limit and the limit is derived from the slowest of them, as the for
 Exit status: 0 when every judged submission agrees, 1 when one does not (or could not be
 judged), 2 when the package cannot be read or the service cannot be reached. Skipped
 submissions (other languages, unknown directories) do not change it.
+
+Over 300 lines: one command, from reading the package through the service it starts to the
+report, read top-down.
 """
 
 import argparse

@@ -6,6 +6,9 @@ them; ``JudgingResponse`` holds the response fields (``verdict``, ``tests``, ``s
 only when the request was judged. List sizes are bounded by a ``JudgingBounds`` given as
 validation context (``model_validate(..., context={JUDGING_BOUNDS: bounds})``), so the operator's
 settings reach them without global state; without one, ``JudgingBounds()`` applies.
+
+Over 300 lines: fields with their validation and descriptions (the OpenAPI document is made
+from them), one model per part of the request and of the answer.
 """
 
 from dataclasses import dataclass

@@ -21,6 +21,9 @@ What is read, in both layouts:
 - ``submissions/<directory>/<file or directory>``: Python, Java and JavaScript submissions;
   others are listed with the reason they are skipped. The directory names the expected result
   (``Expectation``).
+
+Over 300 lines because both layouts of the format are read here, and they share most of their
+parsing.
 """
 
 import math

@@ -236,14 +236,18 @@ class Sandbox:
         return UidRange(self.base_uid, c.pool_size + c.resident_slots + c.companion_pool_size)
 
     async def close(self) -> None:
-        """Wait for the cleanups under way, stop measuring, and remove the service's record
-        (a clean stop leaves nothing for the next service to recover)."""
+        """Wait for the cleanups under way, stop measuring, remove the service's record (a
+        clean stop leaves nothing for the next service to recover), and stop adopting orphans
+        (a process that opened a sandbox and goes on, as a test run does, would otherwise keep
+        adopting every orphan below it and never reap them). Safe to call twice."""
         if self._cleanups:
             await asyncio.wait(self._cleanups)
         if self.scanner is not None:
             await asyncio.to_thread(self.scanner.stop)
         if self.pool is not None:
             forget_record(self.config.runs_dir, own=self.uids)
+        with contextlib.suppress(OSError):
+            set_child_subreaper(False)
 
     def _spec(
         self,

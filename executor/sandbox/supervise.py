@@ -1,4 +1,9 @@
-"""Spawns one RunSpec, reads its output under a cap, enforces its limits, and measures it."""
+"""Spawns one RunSpec, reads its output under a cap, enforces its limits, and measures it.
+
+Over 300 lines because spawning, reading output under its cap, sampling against the limits and
+the final measurement share one run's state and its order of events (a kill comes before the
+read of its output ends); split, each part would reach into the others.
+"""
 
 import asyncio
 import contextlib
