@@ -1,5 +1,9 @@
 """Keeps a language's compiler warm (a long-lived server in a box of its own, as its plan's
-WarmServerPlan describes) and compiles through it. Knows no language."""
+WarmServerPlan describes) and compiles through it. Knows no language.
+
+Over 300 lines: the server's start, restarts, warm-ups and compiles share one lock and one
+state, and their order (a start before compiles, compiles before warm-ups) reads best together.
+"""
 
 import asyncio
 import contextlib
