@@ -18,6 +18,9 @@ and executor-base:$IMAGE_TAG, as images/build.sh tags them.
 
 Usage: .venv/bin/python images/measure.py [--runs 5] [--warm 5] [--readme README.md] [--print]
 [IMAGE...]
+
+Over 300 lines: one measurement, from the containers it starts to the table it writes, read
+top-down; the bare runs sit beside the service's so that both are timed the same way.
 """
 
 import argparse
