@@ -70,6 +70,7 @@ async def info(request: Request) -> JSONResponse:
                 language: {"alive": zygote.alive, "pid": zygote.pid, "starts": zygote.starts}
                 for language, zygote in service.zygotes.items()
             },
+            "runners": service.runners.describe() if service.runners is not None else [],
         },
         "load": service.load(),
         "runtimes": [r.model_dump() for r in service.runtime_infos()],

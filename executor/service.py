@@ -10,6 +10,7 @@ from executor.languages.plan import expand_argv
 from executor.languages.registry import all_plans
 from executor.models import ExecuteRequest, ExecuteResponse, RuntimeInfo
 from executor.pipeline import Pipeline
+from executor.runners import RunnerPool
 from executor.runtimes import Runtimes
 from executor.sandbox import IsolationMode, Sandbox, SandboxConfig, Zygote
 from executor.settings import Settings
@@ -42,6 +43,8 @@ class ExecutionService:
         wanted = settings.offered_languages()
         plans = [p for p in all_plans() if wanted is None or p.name in wanted]
         self.runtimes = Runtimes(plans, settings=settings, run=self.pipeline.run)
+        # Made once the runtimes are known (start_runners).
+        self.runners: RunnerPool | None = None
         self.ready = False
         self.draining = False
 
@@ -86,6 +89,7 @@ class ExecutionService:
             self.admission.queue_size,
         )
         self.start_zygotes()
+        self.start_runners()
         # Until a warm server is up, its language compiles with a fresh compiler process.
         await self.start_warm_servers()
         for line in await self.runtimes.verify_deferred():
@@ -107,6 +111,19 @@ class ExecutionService:
                 self.zygotes[runtime.language] = self.sandbox.start_zygote(argv)
             except OSError as exc:
                 log.warning("%s: no zygote (%s); its runs start cold", runtime.language, exc)
+
+    def start_runners(self) -> None:
+        """Keep runners started ahead for each offered language whose plan has them
+        (EXECUTOR_PREWARM), in the background."""
+        if not self.settings.prewarm:
+            return
+        self.runners = RunnerPool(
+            self.sandbox,
+            self.admission,
+            settings=self.settings,
+            runtimes=self.runtimes.registry.runtimes,
+        )
+        self.runners.start()
 
     async def start_warm_servers(self) -> None:
         """Start a warm server for each offered language whose plan has one."""
@@ -140,8 +157,15 @@ class ExecutionService:
             request, runtime, settings=self.settings, resolve=registry.resolve
         )
         if submission.judging is None:
-            async with self.admission.slot(memory_kb=submission.limits.memory_kb):
-                return await self.pipeline.run(submission)
+            claim = self.runners.claim(submission) if self.runners is not None else None
+            try:
+                async with self.admission.slot(memory_kb=submission.limits.memory_kb, adopt=claim):
+                    return await self.pipeline.run(
+                        submission, runner=claim.runner if claim is not None else None
+                    )
+            finally:
+                if claim is not None:
+                    claim.close()
         # A submission running k tests at once holds k run slots and k tests' memory.
         parallel = self.tests_at_once(submission.judging)
         memory_kb = parallel * submission.judging.memory_per_test_kb()
@@ -181,6 +205,8 @@ class ExecutionService:
         self.ready = False
         for server in self.warm_servers.values():
             await server.close()
+        if self.runners is not None:
+            await self.runners.close()
         for zygote in self.zygotes.values():
             zygote.stop()
         await self.sandbox.close()

@@ -94,17 +94,37 @@ def zombies() -> list[str]:
 
 
 def leftovers(
-    first_uid: int, count: int, places: list[str], skip: list[str], with_zombies: bool
+    first_uid: int,
+    count: int,
+    places: list[str],
+    skip: list[str],
+    with_zombies: bool,
+    runner_pids: Collection[int] = (),
 ) -> dict[str, list[str]]:
     """``files_of_uids``, ``ipc_objects_of_uids`` and, if asked, ``zombies`` at once (one
-    ``docker exec``)."""
+    ``docker exec``); files in the run directories of the runners ``runner_pids`` (waiting
+    for a run, their directories their own) are not leftovers."""
+    roots = []
+    for pid in runner_pids:
+        try:
+            roots.append(os.path.dirname(os.readlink(f"/proc/{pid}/cwd")))
+        except OSError:
+            continue  # ended meanwhile: its directory is a leftover unless cleaned
     found = {
-        "files": files_of_uids(first_uid, count, places, skip),
+        "files": [
+            entry
+            for entry in files_of_uids(first_uid, count, places, skip)
+            if not any(_within(entry.rsplit(" uid=", 1)[0], root) for root in roots)
+        ],
         "ipc": ipc_objects_of_uids(first_uid, count),
     }
     if with_zombies:
         found["zombies"] = zombies()
     return found
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + "/")
 
 
 def capacity_mb(path: str) -> int:
