@@ -2,15 +2,16 @@
 `executor rehearse` and `executor judge` are clients of a service (their own modules)."""
 
 import argparse
-import logging
 import os
 import sys
 
 import uvicorn
 
 from executor.app import create_app
+from executor.logging_setup import configure_logging
 from executor.rehearsal import command as rehearse
-from executor.settings import Settings, SettingsError
+from executor.server import DrainingServer, bind_listener
+from executor.settings import ANSWER_GRACE_S, Settings, SettingsError
 
 STARTUP_FAILURE = 3  # uvicorn's own code for a failed startup; bad settings exit with it too
 JUDGE_UNAVAILABLE = 2  # `executor judge` cannot judge at all (as judge_cli.EXIT_UNJUDGEABLE)
@@ -40,23 +41,22 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"executor: bad setting: {exc}", file=sys.stderr)
         return STARTUP_FAILURE
-    # uvicorn's "trace" is below DEBUG; the standard library knows no such level.
-    level = "DEBUG" if settings.log_level == "trace" else settings.log_level.upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Uvicorn waits this long for runs in flight after SIGTERM: a run, and a compile before it,
-    # may take up to their wall limits.
-    graceful_s = (settings.limit_maximum("wall_time_ms") + settings.compile_wall_time_ms) / 1000 + 5
+    configure_logging(level=settings.log_level, log_format=settings.log_format)
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         log_level=settings.log_level.value,
-        access_log=False,
-        timeout_graceful_shutdown=int(graceful_s),
+        log_config=None,  # configure_logging did it: JSON or text, one format for every logger
+        access_log=False,  # the request log (request_log.py) has a line per request
+        # SIGTERM first drains (the app's drain, EXECUTOR_DRAIN_SECONDS less this grace and
+        # the shutdown's margin): uvicorn then waits only for the answers being written.
+        timeout_graceful_shutdown=ANSWER_GRACE_S,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
-    server.run()
+    server = DrainingServer(config, drain=app.state.drain)
+    server.run(sockets=[bind_listener(config)])
     return 0 if server.started else STARTUP_FAILURE
 
 

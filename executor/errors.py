@@ -66,7 +66,39 @@ class ServiceBusy(ExecutorError):
 
 
 class ServiceUnavailable(ExecutorError):
-    """The service is starting or shutting down and takes no new work."""
+    """The service is starting or shutting down and takes no new work; the client should retry
+    after ``retry_after_s`` seconds (on another replica)."""
 
     code = "unavailable"
     http_status = 503
+
+    def __init__(self, message: str, *, retry_after_s: int = 1, **context: Any) -> None:
+        super().__init__(message, retry_after_s=retry_after_s, **context)
+        self.retry_after_s = retry_after_s
+
+
+class ServiceDraining(ServiceUnavailable):
+    """SIGTERM arrived: this replica finishes its work and takes none; another one will."""
+
+    code = "draining"
+
+
+class AnswersBacklogged(ServiceUnavailable):
+    """Answers already waiting for their clients hold the bytes this one needs; the client
+    should retry (a submission_id / Idempotency-Key replays the stored result)."""
+
+    code = "answers_backlogged"
+
+
+class Unauthorized(ExecutorError):
+    """No API key, or one that is not valid here."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class IdempotencyConflict(ExecutorError):
+    """The submission id was used before with a different request."""
+
+    code = "idempotency_conflict"
+    http_status = 409

@@ -13,6 +13,7 @@ from executor.wire import MAX_FILE_NAME_BYTES, Limits, SourceFile, Status
 
 __all__ = [
     "MAX_FILE_NAME_BYTES",
+    "MAX_SUBMISSION_ID_CHARS",
     "CompileResult",
     "ExecuteRequest",
     "ExecuteResponse",
@@ -23,6 +24,10 @@ __all__ = [
     "Status",
     "StreamFlags",
 ]
+
+MAX_SUBMISSION_ID_CHARS = 255
+# Printable ASCII without spaces: the id is echoed in logs and compared byte for byte.
+SUBMISSION_ID_PATTERN = r"^[!-~]+$"
 
 
 class ExecuteRequest(JudgingRequest):
@@ -39,6 +44,14 @@ class ExecuteRequest(JudgingRequest):
     stdin: str = ""
     args: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    submission_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_SUBMISSION_ID_CHARS,
+        pattern=SUBMISSION_ID_PATTERN,
+        description="the caller's id for this submission (or the Idempotency-Key header): a "
+        "repeat with the same id gets the first answer again instead of a new run",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:

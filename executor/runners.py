@@ -94,12 +94,13 @@ class RunnerPool:
         self.admission = admission
         self.settings = settings
         with_runners = [r for r in runtimes if r.plan.runner is not None]
-        pool_size = sandbox.pool.size if sandbox.pool is not None else 1
+        pool_size = sandbox.pool.size if sandbox.pool is not None else admission.concurrency
         target = max(
             1, min(MOST_RUNNERS_PER_LANGUAGE, (pool_size - 1) // max(1, len(with_runners)))
         )
-        # All languages' runners together: one uid of the pool is left for other runs.
-        self._most = max(1, pool_size - 1)
+        # All languages' runners together: one uid of the pool is left for other runs (with a
+        # pool of one uid, no runner).
+        self._most = pool_size - 1
         self._languages: dict[str, _Language] = {}
         for runtime in with_runners:
             assert runtime.plan.runner is not None
@@ -116,6 +117,8 @@ class RunnerPool:
         self._task: asyncio.Task[None] | None = None
         self._waiting: set[asyncio.Task[None]] = set()  # runners' readiness, watched
         self._closing = False
+        # Runners of each language that died (or hung starting) before serving a run.
+        self.restarts: dict[str, int] = dict.fromkeys(self._languages, 0)
         admission.set_reclaimer(self._reclaim)
         sandbox.uid_listeners.append(self.wake)
 
@@ -263,7 +266,8 @@ class RunnerPool:
             language.failures = 0
             return
         if runner.state is RunnerState.STARTING:
-            runner.lose()  # hung while starting
+            runner.died = True  # hung while starting: as good as dead
+            runner.lose()
             self._failed(language, f"not ready within {READY_TIMEOUT_S:.0f} s")
 
     def _lost(self, runner: Runner) -> None:
@@ -273,6 +277,8 @@ class RunnerPool:
             return
         with contextlib.suppress(ValueError):
             language.runners.remove(runner)
+        if runner.died and not self._closing:
+            self.restarts[language.runtime.language] += 1
         if self._holding.pop(runner, None) is not None:
             self.admission.release_idle(language.limits.memory_kb)
         if runner.ready_at is None and not self._closing:

@@ -1,32 +1,48 @@
 """ExecutionService: the replica's one object (on ``app.state``): runtimes, admission, warm
-servers and the pipeline over one sandbox. The request path: admit → submission → pipeline."""
+servers and the pipeline over one sandbox. The request path: admit → submission → pipeline.
+On SIGTERM it drains: no new work, the work in flight finishes or is stopped at a deadline."""
 
+import asyncio
+import contextlib
 import logging
+import time
+from dataclasses import dataclass
+from typing import Any
 
 from executor.admission import Admission
-from executor.errors import ServiceUnavailable
+from executor.errors import ServiceBusy, ServiceDraining, ServiceUnavailable
 from executor.judging.runner import JudgingRunner
 from executor.languages.plan import expand_argv
-from executor.languages.registry import all_plans
-from executor.models import ExecuteRequest, ExecuteResponse, RuntimeInfo
+from executor.languages.registry import Runtime, all_plans
+from executor.metrics import Metrics
+from executor.models import ExecuteRequest, ExecuteResponse, RuntimeInfo, Status, StreamFlags
 from executor.pipeline import Pipeline
 from executor.runners import RunnerPool
 from executor.runtimes import Runtimes
-from executor.sandbox import IsolationMode, Sandbox, SandboxConfig, Zygote
+from executor.sandbox import IsolationMode, Sandbox, SandboxConfig, SpawnError, Zygote
 from executor.settings import Settings
-from executor.submission import Judging, build_submission, compile_limits
+from executor.submission import Judging, Submission, build_submission, compile_limits
 from executor.warm_server import WarmServer
 
 log = logging.getLogger("executor")
 
 
+@dataclass
+class Progress:
+    """How far one submission got, filled in by ``execute`` as it goes (for the request log
+    and for telling a queued submission from a running one when its client leaves)."""
+
+    queue_wait_s: float | None = None  # set once it was admitted
+
+
 class ExecutionService:
     """Runs submissions on this replica. ``ready`` turns true once discovery found the
-    runtimes; ``draining`` once shutdown began."""
+    runtimes; ``draining`` once SIGTERM came (see ``drain``)."""
 
-    def __init__(self, settings: Settings, *, sandbox: Sandbox) -> None:
+    def __init__(self, settings: Settings, *, sandbox: Sandbox, metrics: Metrics) -> None:
         self.settings = settings
         self.sandbox = sandbox
+        self.metrics = metrics
         self.admission = Admission(
             concurrency=settings.concurrency(),
             queue_size=settings.queue_size(),
@@ -47,11 +63,18 @@ class ExecutionService:
         self.runners: RunnerPool | None = None
         self.ready = False
         self.draining = False
+        # Submissions between admission's door and their answer, queued or running.
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._all_done = asyncio.Event()
+        self._all_done.set()
+        # Set at the drain deadline: a submission cancelled then is answered internal_error.
+        self._stopping = False
 
     @classmethod
-    async def open(cls, settings: Settings) -> "ExecutionService":
-        """Open the sandbox (helper, runs directory, isolation probes) and log its layers. The
-        service is not ready yet: see ``discover``. Raises what Sandbox.open raises."""
+    async def open(cls, settings: Settings, *, metrics: Metrics) -> "ExecutionService":
+        """Open the sandbox (helper, runs directory, isolation probes) and log its layers; clean
+        what a service that died on the same runs directory left. The service is not ready
+        yet: see ``discover``. Raises what Sandbox.open raises."""
         sandbox = await Sandbox.open(
             SandboxConfig(
                 mode=settings.isolation,
@@ -74,7 +97,7 @@ class ExecutionService:
         for layer in sandbox.isolation.layers:
             state = "active" if layer.active else "inactive"
             log.info("isolation layer %s: %s (%s)", layer.name, state, layer.detail)
-        return cls(settings, sandbox=sandbox)
+        return cls(settings, sandbox=sandbox, metrics=metrics)
 
     async def discover(self) -> None:
         """Find the runtimes (ready once done), then start the warm servers and run the
@@ -141,25 +164,66 @@ class ExecutionService:
                 self.warm_servers[runtime.language] = server
                 await server.start()
 
-    async def execute(self, request: ExecuteRequest) -> ExecuteResponse:
+    async def execute(
+        self, request: ExecuteRequest, *, progress: Progress | None = None
+    ) -> ExecuteResponse:
         """Validate, queue, run and judge one submission.
 
         Raises UnknownLanguage / VersionUnavailable (400), InvalidSubmission / LimitTooHigh
         (422), BodyTooLarge (413) for bad requests, ServiceBusy (429) when the queue is full and
         ServiceUnavailable (503) while starting or draining. A program that fails is not an
-        error: its status says how it failed.
+        error: its status says how it failed. Cancelled (its client left), it leaves the queue
+        or its processes are killed; cancelled at the drain deadline, it answers
+        ``internal_error`` saying so.
         """
-        if not self.ready or self.draining:
-            raise ServiceUnavailable("the service is starting or shutting down; retry shortly")
+        if self.draining:
+            self.metrics.rejections.labels("draining").inc()
+            raise ServiceDraining("this replica is shutting down; send the submission again")
+        if not self.ready:
+            raise ServiceUnavailable("the service is starting; retry shortly")
         registry = self.runtimes.registry
         runtime = registry.resolve(request.language, version=request.version)
         submission = build_submission(
             request, runtime, settings=self.settings, resolve=registry.resolve
         )
+        progress = progress if progress is not None else Progress()
+        task = asyncio.current_task()
+        if task is None:  # always run in a task by the event loop
+            raise RuntimeError("execute must run in a task")
+        self._in_flight.add(task)
+        self._all_done.clear()
+        arrived = time.monotonic()
+        try:
+            result = await self._admit_and_run(submission, progress=progress, arrived=arrived)
+        except ServiceBusy:
+            self.metrics.rejections.labels("busy").inc()
+            raise
+        except SpawnError:
+            self.metrics.sandbox_failures.inc()
+            raise
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            task.uncancel()
+            result = _stopped_at_drain_deadline(
+                runtime, ran=progress.queue_wait_s is not None, drain_s=self.settings.drain_seconds
+            )
+        finally:
+            self._in_flight.discard(task)
+            if not self._in_flight:
+                self._all_done.set()
+        self._count(result, seconds=time.monotonic() - arrived - (progress.queue_wait_s or 0))
+        return result
+
+    async def _admit_and_run(
+        self, submission: Submission, *, progress: Progress, arrived: float
+    ) -> ExecuteResponse:
+        """Wait for admission, then run (or judge) the submission."""
         if submission.judging is None:
             claim = self.runners.claim(submission) if self.runners is not None else None
             try:
                 async with self.admission.slot(memory_kb=submission.limits.memory_kb, adopt=claim):
+                    self._admitted(progress, arrived=arrived)
                     return await self.pipeline.run(
                         submission, runner=claim.runner if claim is not None else None
                     )
@@ -170,7 +234,12 @@ class ExecutionService:
         parallel = self.tests_at_once(submission.judging)
         memory_kb = parallel * submission.judging.memory_per_test_kb()
         async with self.admission.slot(memory_kb=memory_kb, slots=parallel):
+            self._admitted(progress, arrived=arrived)
             return await self.judge.run(submission, parallel=parallel)
+
+    def _admitted(self, progress: Progress, *, arrived: float) -> None:
+        progress.queue_wait_s = time.monotonic() - arrived
+        self.metrics.queue_wait_seconds.observe(progress.queue_wait_s)
 
     def tests_at_once(self, judging: Judging) -> int:
         """How many of a submission's tests run at once: EXECUTOR_TESTS_PARALLEL, no more than
@@ -187,6 +256,30 @@ class ExecutionService:
             ),
         )
 
+    async def drain(self, *, deadline: float) -> None:
+        """Take no new submission (``draining``: /readyz and /execute answer 503); let those
+        queued and running finish until ``deadline`` (``time.monotonic()``); then cancel the
+        rest, which answer ``internal_error``, and wait for their answers."""
+        self.draining = True
+        at_signal = len(self._in_flight)
+        log.info(
+            "draining: %d submissions in flight, %.1f s until the rest are stopped",
+            at_signal,
+            max(0.0, deadline - time.monotonic()),
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._all_done.wait(), max(0.0, deadline - time.monotonic()))
+        left = list(self._in_flight)
+        self.metrics.drained.labels("finished").inc(at_signal - len(left))
+        if left:
+            log.warning("drain deadline: stopping %d submissions still in flight", len(left))
+            self.metrics.drained.labels("killed").inc(len(left))
+            self._stopping = True
+            for task in left:
+                task.cancel()
+            await asyncio.wait(left)
+        log.info("drained")
+
     def runtime_infos(self) -> list[RuntimeInfo]:
         """The runtimes offered here, for /runtimes."""
         return [
@@ -194,14 +287,32 @@ class ExecutionService:
             for r in self.runtimes.registry.runtimes
         ]
 
+    def prewarm_restarts(self) -> dict[str, int]:
+        """Times each language's prewarmed processes were started again after one died: the
+        zygote's restarts, and the runners that ended on their own (crashed, or hung while
+        starting) before serving a run. A runner ended on purpose (after its run, for a uid or
+        memory a submission needed, aged) is no restart."""
+        restarts = {language: max(0, z.starts - 1) for language, z in self.zygotes.items()}
+        if self.runners is not None:
+            restarts.update(self.runners.restarts)
+        return restarts
+
     def load(self) -> dict[str, int]:
-        """Run slots held, waiting submissions, cleanups under way, and the bounds."""
-        return {**self.admission.load(), "cleaning": self.sandbox.cleaning}
+        """Running and queued submissions, cleanups under way, and the bounds."""
+        load = self.admission.load()
+        return {
+            "running": load["running"],
+            "queued": load["waiting"],
+            **load,
+            "cleaning": self.sandbox.cleaning,
+        }
 
     async def shutdown(self) -> None:
-        """Stop admitting work; runs in flight end within their wall limit (uvicorn waits).
-        Then stop the warm servers and finish the cleanups under way."""
+        """Stop admitting work, stop what is still in flight (a drain normally left nothing),
+        stop the warm servers and finish the cleanups under way."""
         self.draining = True
+        if self._in_flight:
+            await self.drain(deadline=time.monotonic())
         self.ready = False
         for server in self.warm_servers.values():
             await server.close()
@@ -210,3 +321,37 @@ class ExecutionService:
         for zygote in self.zygotes.values():
             zygote.stop()
         await self.sandbox.close()
+
+    def _count(self, result: ExecuteResponse, *, seconds: float) -> None:
+        language = result.language
+        self.metrics.executions.labels(language, result.status.value).inc()
+        self.metrics.execution_seconds.labels(language).observe(seconds)
+        if result.compile is not None:
+            self.metrics.compile_seconds.labels(language).observe(
+                result.compile.wall_time_ms / 1000
+            )
+
+
+def _stopped_at_drain_deadline(runtime: Runtime, *, ran: bool, drain_s: int) -> ExecuteResponse:
+    """The answer of a submission stopped because the replica shut down: not the program's
+    doing, so ``internal_error``, with a message saying what happened."""
+    what = "its processes were killed" if ran else "it had not started"
+    return ExecuteResponse(
+        status=Status.INTERNAL_ERROR,
+        message=(
+            f"the replica shut down (SIGTERM) and the submission did not finish within "
+            f"EXECUTOR_DRAIN_SECONDS={drain_s}: {what}; send it again"
+        ),
+        stdout="",
+        stderr="",
+        exit_code=None,
+        signal=None,
+        time_ms=0,
+        wall_time_ms=0,
+        memory_kb=0,
+        truncated=StreamFlags(stdout=False, stderr=False),
+        invalid_utf8=StreamFlags(stdout=False, stderr=False),
+        compile=None,
+        language=runtime.language,
+        version=runtime.version,
+    )

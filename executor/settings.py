@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Self
 
-from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from executor.judging.models import JudgingBounds
 from executor.limits import LIMIT_NAMES, RUN_LIMITS
@@ -17,10 +24,22 @@ ENV_PREFIX = "EXECUTOR_"
 # Memory the service keeps for itself, out of what the container has: the service (about 60 MB)
 # and a warm compiler's working set (about 170 MB for javac). The rest is for runs.
 SERVICE_RESERVE_MB = 256
+# The end of EXECUTOR_DRAIN_SECONDS is kept for what follows the drain: writing the last answers
+# (uvicorn's graceful timeout), then stopping the warm compilers and the last cleanups.
+ANSWER_GRACE_S = 2
+SHUTDOWN_GRACE_S = 4
 
 
 class SettingsError(ValueError):
     """A setting has a bad value; the message names the variable and the value."""
+
+
+class LogFormat(StrEnum):
+    """How log lines are written: one JSON object per line (for a log collector), or text (for
+    a terminal)."""
+
+    JSON = "json"
+    TEXT = "text"
 
 
 class LogLevel(StrEnum):
@@ -149,6 +168,59 @@ class Settings(_LimitSettings):
         "", description="comma-separated languages to offer (default: every one found)"
     )
     log_level: LogLevel = Field(LogLevel.INFO, description="log level")
+    log_format: LogFormat = Field(
+        LogFormat.TEXT,
+        description="json: one JSON object per line (the images set it); text: for a terminal",
+    )
+
+    drain_seconds: int = Field(
+        25,
+        ge=ANSWER_GRACE_S + SHUTDOWN_GRACE_S,
+        le=3600,
+        description="after SIGTERM, seconds until the process has exited: runs in flight and "
+        "queued finish meanwhile; those still running 6 s before the end are killed and "
+        "answered internal_error (below Azure Container Apps' 30 s grace period; at least 6)",
+    )
+    api_keys: SecretStr = Field(
+        SecretStr(""),
+        description="comma-separated API keys; when set, every endpoint but /healthz and "
+        "/readyz needs one (Authorization: Bearer KEY or X-API-Key: KEY)",
+    )
+    idempotency_ttl_s: int = Field(
+        600,
+        ge=0,
+        description="how long the answer to a submission_id / Idempotency-Key is kept and "
+        "replayed, seconds; 0 turns idempotency off",
+    )
+    idempotency_max_entries: int = Field(
+        10000, ge=1, description="most answers kept for replay; the oldest go first"
+    )
+    idempotency_max_mb: int = Field(
+        32, ge=1, description="most bytes of answers kept for replay, MB; the oldest go first"
+    )
+    max_answers_in_flight_mb: int = Field(
+        32,
+        ge=1,
+        description="encoded answers not yet taken by their clients, MB; an answer that does "
+        "not fit is replaced by a 503 with Retry-After",
+    )
+    send_timeout_s: int = Field(
+        10,
+        ge=1,
+        description="a client that takes no part of its answer for this long is disconnected, s",
+    )
+
+    # The Judge0 API (executor/compat/judge0.py): its submissions are kept for polling in
+    # this replica's memory only.
+    judge0_results_ttl_s: int = Field(
+        3600, ge=1, description="how long a finished Judge0 submission can be polled, s"
+    )
+    judge0_results_mb: int = Field(
+        64,
+        ge=1,
+        description="memory for Judge0 submissions kept for polling (their text fields), MB; "
+        "past it the oldest finished are dropped",
+    )
 
     @model_validator(mode="after")
     def _defaults_within_maxima(self) -> Self:
@@ -231,6 +303,15 @@ class Settings(_LimitSettings):
     def prebuilt_spawn_helper(self) -> str:
         """The prebuilt helper's path, or "" to compile one."""
         return "" if self.spawn_helper == "auto" else self.spawn_helper
+
+    def drain_run_s(self) -> int:
+        """After SIGTERM, seconds that work in flight may still take before it is stopped."""
+        return self.drain_seconds - ANSWER_GRACE_S - SHUTDOWN_GRACE_S
+
+    def api_key_list(self) -> tuple[str, ...]:
+        """The API keys EXECUTOR_API_KEYS holds; empty when the service is open."""
+        keys = self.api_keys.get_secret_value().split(",")
+        return tuple(key.strip() for key in keys if key.strip())
 
     def offered_languages(self) -> set[str] | None:
         """The languages EXECUTOR_LANGUAGES names, or None for every one found."""

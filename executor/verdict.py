@@ -10,6 +10,12 @@ from executor.sandbox import KillReason, Outcome, ResourceLimits
 # A runtime's own report that it ran out of memory counts when the run used at least this
 # share of its limit: heaps are capped at 3/4 of it, Python's address space at it plus 64 MB.
 MEMORY_EVIDENCE_FRACTION = 0.5
+# A runtime's own report that it could not start a thread counts when a sample saw at least
+# this share of the process limit. Not half: a JVM goes from its ~15 startup threads to the
+# limit, fails and exits between two samples (at a limit of 40, 3 of 20 runs under Docker's
+# capabilities were last seen at 15 tasks; sampling at 5 ms while the count climbs missed as
+# many). A forged report only changes the message of the forger's own runtime_error.
+PROCESS_EVIDENCE_FRACTION = 0.25
 _STATUS_FOR_KILL = {
     KillReason.OUTPUT_LIMIT: Status.OUTPUT_LIMIT_EXCEEDED,
     KillReason.MEMORY_LIMIT: Status.MEMORY_LIMIT_EXCEEDED,
@@ -49,7 +55,8 @@ def decide(
     4. its CPU time passed the limit (a SIGXCPU it sent itself is not evidence);
     5. exit 0 is ``ok``; any other exit or signal is ``runtime_error``, with a message when the
        tree reached its process limit (seen by the sampler, or reported by the runtime
-       (``process_limit_markers``) with at least half the limit's processes seen).
+       (``process_limit_markers``) with at least PROCESS_EVIDENCE_FRACTION of the limit's
+       processes seen). Only the message rests on this, never the status.
     """
     if outcome.killed_for is not None:
         return Verdict(
@@ -84,7 +91,7 @@ def decide(
     if not failed:
         return Verdict(Status.OK)
     if outcome.peak_tasks >= limits.processes or (
-        outcome.peak_tasks * 2 >= limits.processes
+        outcome.peak_tasks >= limits.processes * PROCESS_EVIDENCE_FRACTION
         and _stderr_reports(outcome.stderr, process_limit_markers)
     ):
         return Verdict(

@@ -76,6 +76,9 @@ class WarmServer:
         self._resident: Resident | None = None
         self._lock = asyncio.Lock()
         self._restarting: asyncio.Task[None] | None = None
+        self._closed = False
+        # Compiles under way, kept here while their callers may have gone (see compile).
+        self._compiles: set[asyncio.Future[WarmCompile | None]] = set()
 
     async def start(self) -> None:
         """Start the server and wait for its ready frame. Logs and leaves ``ready`` false if it
@@ -113,9 +116,22 @@ class WarmServer:
         exchange; the compiler's messages cut at ``output_kb`` (the compile then stopped, as an
         output-limit kill); its files within ``disk_kb``, ``disk_files`` (less what ``sources``
         take) and ``file_size_kb`` each, and ARTIFACTS_MAX_KB. Returns None if the server is not
-        available, or its files would pass that budget."""
+        available, or its files would pass that budget.
+
+        Cancelling the caller (its client left, or the drain's deadline came) does not cut the
+        exchange short: the server's answer would stay unread and the next compile, another
+        submission's, would read it. The compile ends under the lock, within its limits, and
+        its answer is dropped."""
         if not self.ready or self._resident is None:
             return None
+        compiling = asyncio.ensure_future(self._compile(sources, limits=limits))
+        self._compiles.add(compiling)
+        compiling.add_done_callback(self._compiles.discard)
+        return await asyncio.shield(compiling)
+
+    async def _compile(
+        self, sources: dict[str, bytes], *, limits: ResourceLimits
+    ) -> WarmCompile | None:
         budget = compile_budget(limits, sources=sources)
         async with self._lock:
             resident = self._resident
@@ -177,6 +193,7 @@ class WarmServer:
 
     async def close(self) -> None:
         """Stop the server (and a restart under way) for good."""
+        self._closed = True
         if self._restarting is not None:
             self._restarting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -191,6 +208,8 @@ class WarmServer:
 
     def _restart(self) -> None:
         self.ready = False
+        if self._closed:
+            return
 
         async def restart() -> None:
             await self._stop()

@@ -1,10 +1,16 @@
 """The HTTP contract: endpoints, and a clear JSON error (never a 500) for every bad request."""
 
+import concurrent.futures
+import contextlib
 import json
+import socket
+import time
+import uuid
+from pathlib import Path
 
 import pytest
 
-from tests.support import Service
+from tests.support import Service, processes_of_uids, settled, start_service, wait_for
 
 HELLO = {"language": "python", "code": "print('hi')"}
 
@@ -213,3 +219,195 @@ def test_info_lists_layers_and_limits(service: Service) -> None:
     assert all(layer["detail"] for layer in layers.values())
     assert info["isolation"]["mode"] == "auto" and info["isolation"]["warning"] is None
     assert info["limits"]["memory_mb"] == {"default": 256, "max": 1024}
+
+
+# --- submissions whose client leaves, and repeated submissions (issue 12) --------------------
+
+DISCONNECT_SLEEP = {
+    "language": "python",
+    "code": "import time\ntime.sleep(50)",
+    "limits": {"wall_time_ms": 60000, "time_ms": 20000},
+}
+
+
+def open_request(service: Service, body: dict) -> socket.socket:
+    """Send POST /execute on a raw connection and leave the answer unread."""
+    data = json.dumps(body).encode()
+    sock = socket.create_connection(("127.0.0.1", service.port))
+    sock.sendall(
+        b"POST /execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(data)}\r\n\r\n".encode()
+        + data
+    )
+    return sock
+
+
+@pytest.fixture(scope="module")
+def one_slot_service(tmp_path_factory: pytest.TempPathFactory) -> Service:
+    env = {"EXECUTOR_MAX_CONCURRENCY": "1", "EXECUTOR_LANGUAGES": "python"}
+    with start_service(tmp_path_factory.mktemp("one-slot"), env) as svc:
+        yield svc
+
+
+def test_a_client_that_leaves_mid_run_has_its_processes_killed_at_once(
+    one_slot_service: Service,
+) -> None:
+    """1. A client submits a program that sleeps 50 s and, once it runs, closes its socket.
+    Expected: every process of the run is gone within a second (measured: printed), the uid
+    and directory released (no cleanup under way), logged as a disconnect while running."""
+    service = one_slot_service
+    pool = service.info()["isolation"]["uid_pool"]
+    sock = open_request(service, DISCONNECT_SLEEP)
+    wait_for(
+        lambda: processes_of_uids(pool["base"], pool["size"]),
+        timeout_s=30,
+        what="the program to run",
+        interval_s=0.002,
+    )
+    closed = time.monotonic()
+    sock.close()
+    wait_for(
+        lambda: not processes_of_uids(pool["base"], pool["size"]),
+        timeout_s=1,
+        what="the run's processes to be killed",
+        interval_s=0.001,
+    )
+    print(f"processes gone {1000 * (time.monotonic() - closed):.0f} ms after the close")
+    # The slot is released once the cancelled run has unwound (its processes go first).
+    wait_for(
+        lambda: service.client.get("/readyz").json()["running"] == 0,
+        timeout_s=5,
+        what="the run slot to be released",
+    )
+    settled(service)
+    wait_for(lambda: "disconnected=running" in service.log(), timeout_s=5, what="the log line")
+
+
+def test_a_client_that_leaves_while_queued_is_taken_out_of_the_queue(
+    one_slot_service: Service,
+) -> None:
+    """1. One client's program holds the only slot (2 s). 2. A second client submits (queued)
+    and closes its socket. Expected: the queue is empty at once, the first answer is normal,
+    and the second program never ran (logged as a disconnect while queued)."""
+    service = one_slot_service
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first = pool.submit(
+            service.execute,
+            {"language": "python", "code": "import time\ntime.sleep(2)\nprint('first')"},
+        )
+        wait_for(
+            lambda: service.client.get("/readyz").json()["running"] == 1,
+            timeout_s=30,
+            what="the first program to run",
+        )
+        sock = open_request(service, {"language": "python", "code": "print('never')"})
+        wait_for(
+            lambda: service.client.get("/readyz").json()["queued"] == 1,
+            timeout_s=30,
+            what="the second to wait in the queue",
+        )
+        sock.close()
+        wait_for(
+            lambda: service.client.get("/readyz").json()["queued"] == 0,
+            timeout_s=1,
+            what="the queue to empty",
+            interval_s=0.002,
+        )
+        assert first.result()["stdout"] == "first\n"
+    wait_for(lambda: "disconnected=queued" in service.log(), timeout_s=5, what="the log line")
+
+
+RANDOM = {
+    "language": "python",
+    "code": "import os, time\ntime.sleep(0.5)\nprint(os.urandom(8).hex())",
+}
+
+
+def test_a_repeated_submission_id_gets_the_first_answer_again(service: Service) -> None:
+    """1. Submit a program printing random bytes with a submission_id, twice, then with the
+    same id as an Idempotency-Key header. Expected: the same answer all three times, the
+    repeats marked Idempotent-Replayed: true."""
+    body = {**RANDOM, "submission_id": f"test-{uuid.uuid4()}"}
+    first = service.client.post("/execute", json=body)
+    again = service.client.post("/execute", json=body)
+    header = service.client.post(
+        "/execute", json=RANDOM, headers={"Idempotency-Key": body["submission_id"]}
+    )
+    assert first.status_code == again.status_code == header.status_code == 200
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == header.headers["idempotent-replayed"] == "true"
+    assert first.json() == again.json() == header.json()
+
+
+def test_concurrent_repeats_wait_for_the_first_and_share_its_answer(service: Service) -> None:
+    key = f"test-{uuid.uuid4()}"
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        answers = list(
+            pool.map(
+                lambda _: service.client.post(
+                    "/execute", json=RANDOM, headers={"Idempotency-Key": key}
+                ),
+                range(3),
+            )
+        )
+    assert len({a.text for a in answers}) == 1
+    assert sorted(a.headers.get("idempotent-replayed", "") for a in answers) == ["", "true", "true"]
+
+
+def test_a_submission_id_reused_for_another_request_is_409(service: Service) -> None:
+    key = f"test-{uuid.uuid4()}"
+    assert service.client.post("/execute", json={**HELLO, "submission_id": key}).status_code == 200
+    error = error_of(
+        service.client.post("/execute", json={**HELLO, "code": "print(2)", "submission_id": key}),
+        409,
+    )
+    assert error["code"] == "idempotency_conflict"
+    mismatch = service.client.post(
+        "/execute", json={**HELLO, "submission_id": key}, headers={"Idempotency-Key": "other"}
+    )
+    assert error_of(mismatch, 422)["code"] == "invalid_submission"
+
+
+def java_class(name: str, text: str, methods: int) -> str:
+    """A Java program printing ``text``, made slow to compile by ``methods`` methods."""
+    body = "\n".join(
+        f"    static int m{i}(int x) {{ return x * {i} + m{i // 2}(x - 1); }}"
+        for i in range(1, methods)
+    )
+    return (
+        f"public class {name} {{\n    static int m0(int x) {{ return x; }}\n{body}\n"
+        f'    public static void main(String[] a) {{ System.out.println("{text}"); }}\n}}\n'
+    )
+
+
+def cpu_ticks_of_uid(uid: int) -> int:
+    """CPU time of the processes of ``uid``, in clock ticks."""
+    total = 0
+    for entry in processes_of_uids(uid, 1):
+        pid = entry.split()[0]
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def test_a_compile_whose_client_left_does_not_answer_the_next_one(service: Service) -> None:
+    """1. A client submits a Java program that takes the warm compiler a while, and closes its
+    socket while it compiles. 2. Another Java program is submitted.
+    Expected: the second prints its own text (the first's compile answer is read and dropped,
+    never handed to the next submission); the warm compiler stays up."""
+    pool = service.info()["isolation"]["uid_pool"]
+    compiler_uid = pool["base"] + pool["size"]  # the warm compiler's uid follows the pool
+    before = cpu_ticks_of_uid(compiler_uid)
+    slow = {"language": "java", "code": java_class("Slow", "first", 3000)}
+    sock = open_request(service, slow)
+    wait_for(
+        lambda: cpu_ticks_of_uid(compiler_uid) > before + 20,
+        timeout_s=30,
+        what="the warm compiler to be compiling",
+        interval_s=0.005,
+    )
+    sock.close()
+    second = service.execute({"language": "java", "code": java_class("Quick", "second", 2)})
+    assert (second["status"], second["stdout"]) == ("ok", "second\n"), second
+    assert service.warm_compilers_ready()

@@ -50,3 +50,19 @@ def test_every_limit_has_a_default_and_a_maximum_setting() -> None:
 def test_a_default_above_its_maximum_is_refused() -> None:
     with pytest.raises(SettingsError, match="EXECUTOR_DEFAULT_MEMORY_MB=2048 is above"):
         Settings.from_environ({"EXECUTOR_DEFAULT_MEMORY_MB": "2048"})
+
+
+def test_operations_settings_have_their_defaults_and_bounds() -> None:
+    settings = Settings.from_environ({})
+    assert settings.drain_seconds == 25 and settings.drain_run_s() == 19
+    assert settings.idempotency_ttl_s == 600 and settings.log_format == "text"
+    assert settings.api_key_list() == ()
+    with pytest.raises(SettingsError, match="EXECUTOR_DRAIN_SECONDS='5'"):
+        Settings.from_environ({"EXECUTOR_DRAIN_SECONDS": "5"})
+    with pytest.raises(SettingsError, match="EXECUTOR_LOG_FORMAT='xml'"):
+        Settings.from_environ({"EXECUTOR_LOG_FORMAT": "xml"})
+
+
+def test_api_keys_are_split_on_commas_and_trimmed() -> None:
+    settings = Settings.from_environ({"EXECUTOR_API_KEYS": " a1 ,b2,, "})
+    assert settings.api_key_list() == ("a1", "b2")

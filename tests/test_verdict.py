@@ -1,5 +1,6 @@
 """decide: which evidence makes a limit status, in which order; what else a run's end means."""
 
+import dataclasses
 import re
 import signal
 
@@ -105,6 +106,20 @@ def test_the_process_limit_is_named_as_what_it_is() -> None:
     verdict = decide(failed, limits=LIMITS, oom_markers=markers)
     assert verdict.status == Status.RUNTIME_ERROR
     assert verdict.message == "reached the process limit (8 processes and threads)"
+
+
+def test_a_runtimes_thread_report_names_the_process_limit_only_with_a_quarter_of_it_seen() -> None:
+    """A JVM dies between two samples once the limit refuses a thread: a sample that saw a
+    quarter of the limit backs its report; a report with fewer tasks seen is a plain failure."""
+    report = b"java.lang.OutOfMemoryError: unable to create native thread\n"
+    markers = (re.compile(r"unable to create native thread"),)
+    limits = dataclasses.replace(LIMITS, processes=40)
+    seen = [
+        decide(outcome(exit_code=1, peak_tasks=tasks, stderr=report), limits=limits,
+               oom_markers=(), process_limit_markers=markers).message
+        for tasks in (9, 10, 15)
+    ]  # fmt: skip
+    assert seen == [None] + ["reached the process limit (40 processes and threads)"] * 2
 
 
 def test_a_failing_compiler_is_a_compilation_error() -> None:

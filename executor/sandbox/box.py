@@ -20,6 +20,7 @@ from executor.sandbox.layers import Isolation, IsolationMode, detect_isolation
 from executor.sandbox.libc import set_child_subreaper
 from executor.sandbox.places import SHARED_WRITABLE_DIRS
 from executor.sandbox.reaper import CleanupError, kill_all_processes
+from executor.sandbox.recovery import UidRange, forget_record, recover_runs_dir
 from executor.sandbox.resident import Resident
 from executor.sandbox.runner import Runner, RunnerState
 from executor.sandbox.seccomp import SeccompUnavailable, build_filter
@@ -36,7 +37,6 @@ from executor.sandbox.workdir import (
     prepare_runs_dir,
     read_file,
     read_files,
-    remove_owned_run_dirs,
     remove_workdir,
 )
 from executor.sandbox.zygote import Zygote
@@ -148,10 +148,10 @@ class Sandbox:
             probe_dir=config.runs_dir,
         )
         sandbox = cls(config, helper=helper, isolation=isolation, base_uid=base_uid)
-        if config.uid_base is not None and isolation.uid_drop:
-            # The same uids as before a restart: whatever a service that crashed left of its
-            # runs and runners (a process waiting on its pipe, files) goes before any is reused.
-            await asyncio.to_thread(sandbox._sweep_every_uid)
+        if sandbox.pool is not None:
+            # A dead service's runs and runners (a process waiting on its pipe, files) go
+            # before any uid is used.
+            await recover_runs_dir(config.runs_dir, own=sandbox.uids, helper=helper)
         if sandbox.scanner is not None:
             sandbox.scanner.start()
         return sandbox
@@ -279,6 +279,10 @@ class Sandbox:
             for fd in ends:
                 os.close(fd)
         self._runners[runner] = on_lost
+        if self._uid_waiters:
+            # A box began waiting while this runner was being spawned in the last free uid
+            # (not evictable then, and no cleanup to wake it): it looks again and takes it.
+            self._uid_returned.set()
         return runner
 
     @property
@@ -347,15 +351,28 @@ class Sandbox:
             "companion_uid_pool": _describe_pool(self.companion_pool),
         }
 
+    @property
+    def uids(self) -> UidRange:
+        """Every uid this sandbox may run something as: runs, residents, companions."""
+        c = self.config
+        return UidRange(self.base_uid, c.pool_size + c.resident_slots + c.companion_pool_size)
+
     async def close(self) -> None:
-        """End the runners not adopted, wait for the cleanups under way, then stop
-        measuring."""
+        """End the runners not adopted, wait for the cleanups under way, stop measuring,
+        remove the service's record (a clean stop leaves nothing for the next service to
+        recover), and stop adopting orphans (a process that opened a sandbox and goes on, as a
+        test run does, would otherwise keep adopting every orphan below it and never reap
+        them). Safe to call twice."""
         for runner in list(self._runners):
             runner.lose()
         if self._cleanups:
             await asyncio.wait(self._cleanups)
         if self.scanner is not None:
             await asyncio.to_thread(self.scanner.stop)
+        if self.pool is not None:
+            forget_record(self.config.runs_dir, own=self.uids)
+        with contextlib.suppress(OSError):
+            set_child_subreaper(False)
 
     def _spec(
         self,
@@ -403,9 +420,12 @@ class Sandbox:
     async def _acquire(self, pool: IdentityPool) -> RunIdentity:
         """A free uid of ``pool``. When none is free and no cleanup of the pool is under way
         (none is coming back by itself), an idle runner gives its uid up: it is killed and its
-        box cleaned as after a run."""
+        box cleaned as after a run. Runners hold uids of the run pool only: a box of another
+        pool (companions) waits in that pool's line."""
+        if pool is not self.pool:
+            return await pool.acquire()
         while (identity := pool.try_acquire()) is None:
-            if pool is self.pool and self._pool_cleanups == 0:
+            if self._pool_cleanups == 0:
                 evictable = [r for r in self._runners if r.state is not RunnerState.TAKEN]
                 if evictable:
                     # The youngest: the oldest is the likeliest to be ready when asked for.
@@ -425,22 +445,6 @@ class Sandbox:
         self._start_cleanup(runner.work, runner.identity, self.pool, runner=runner)
         if on_lost is not None:
             on_lost(runner)
-
-    def _sweep_every_uid(self) -> None:
-        """Kill every process of this sandbox's uids and remove their files (in the shared
-        places, their run directories, System V IPC): a restart with the same uids finds
-        nothing of the service that ran before it."""
-        count = self.config.pool_size + self.config.resident_slots + self.config.companion_pool_size
-        for uid in range(self.base_uid, self.base_uid + count):
-            identity = RunIdentity(uid=uid, gid=uid)
-            if self.helper.any_alive(identity):
-                log.warning("uid %d had processes left from before this start: killing them", uid)
-                kill_all_processes(identity, helper=self.helper)
-            remove_owned_files(identity, places=self.shared_places)
-            remove_ipc_objects(identity, helper=self.helper)
-        remove_owned_run_dirs(
-            self.config.runs_dir, uids=range(self.base_uid, self.base_uid + count)
-        )
 
     async def _clean_up(
         self,

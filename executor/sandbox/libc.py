@@ -9,10 +9,11 @@ SYS_LANDLOCK_CREATE_RULESET = 444  # the same number on every architecture
 LANDLOCK_CREATE_RULESET_VERSION = 1
 
 
-def set_child_subreaper() -> None:
+def set_child_subreaper(enabled: bool = True) -> None:
     """Make orphans of our descendants come back to this process instead of PID 1, so the
-    supervisor still sees (and reaps) a run's double-forked processes. Raises OSError."""
-    if _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+    supervisor still sees (and reaps) a run's double-forked processes; ``enabled=False`` ends
+    that. Raises OSError."""
+    if _libc().prctl(PR_SET_CHILD_SUBREAPER, int(enabled), 0, 0, 0) != 0:
         error = ctypes.get_errno()
         raise OSError(error, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(error)}")
 

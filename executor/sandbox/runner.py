@@ -109,6 +109,8 @@ class Runner:
         self.status_r = -1
         self._watching = False
         self._ready: asyncio.Future[bool] | None = None
+        # Whether it ended on its own before a run adopted it (not killed by the service).
+        self.died = False
 
     @property
     def ready(self) -> bool:
@@ -289,6 +291,9 @@ class Runner:
             log.warning("runner %d wrote %r while waiting; killing it", self.pid, data)
         elif self.state is RunnerState.STARTING:
             log.warning("runner %d ended while starting: %s", self.pid, self._stderr_so_far())
+        else:
+            log.warning("runner %d ended while waiting", self.pid)
+        self.died = True
         self.lose()
 
     def _stderr_so_far(self) -> str:

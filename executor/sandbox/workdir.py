@@ -239,28 +239,6 @@ def prepare_runs_dir(runs_dir: str) -> None:
     os.chmod(runs_dir, 0o711)
 
 
-def remove_owned_run_dirs(runs_dir: str, *, uids: range) -> list[str]:
-    """Remove every run directory in ``runs_dir`` owned by one of ``uids`` (what a service
-    that crashed left); returns their names. Follows no link, never raises."""
-    removed: list[str] = []
-    try:
-        parent_fd = os.open(runs_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        return removed
-    try:
-        for name in os.listdir(parent_fd):
-            try:
-                owner = os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_uid
-                if owner in uids:
-                    remove_tree(name, dir_fd=parent_fd)
-                    removed.append(name)
-            except OSError:
-                continue
-    finally:
-        os.close(parent_fd)
-    return removed
-
-
 def remove_workdir(work: Workdir) -> None:
     """Remove the whole tree, however deep, without following any symlink the run planted and
     whatever a process still alive writes meanwhile (see tree.remove_tree; shutil.rmtree

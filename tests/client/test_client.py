@@ -162,15 +162,15 @@ def test_a_dead_url_of_a_language_is_skipped_for_the_next(service: HostService) 
 
 def test_request_errors_are_typed_and_never_retried(service: HostService) -> None:
     """1. A language the service does not offer; a request field the service does not know yet
-    (issue 10's expected_stdout, passed through as given); a language with no route.
+    (passed through as given); a language with no route.
     Expected: BadRequest with the service's code after one attempt each; NoRoute with none."""
     with Client(service.url) as client:
         with pytest.raises(BadRequest) as unknown:
             client.execute("cobol", "DISPLAY 'HI'.")
         with pytest.raises(BadRequest) as extra:
-            client.execute("python", "print(1)", expected_stdout="1\n")
+            client.execute("python", "print(1)", priority="high")
     assert (unknown.value.status_code, unknown.value.code) == (400, "unknown_language")
-    assert extra.value.status_code == 422 and "expected_stdout" in str(extra.value.body)
+    assert extra.value.status_code == 422 and "priority" in str(extra.value.body)
     assert len(unknown.value.attempts) == len(extra.value.attempts) == 1
     with Client({"python": service.url}) as client, pytest.raises(NoRoute):
         client.execute("java", HELLO["java"])

@@ -3,6 +3,7 @@ in and out, cleaned up after; residents in boxes of their own."""
 
 import asyncio
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from executor.sandbox import (
     SandboxConfig,
     SpawnError,
 )
+from executor.sandbox.libc import is_child_subreaper
 
 PYTHON = "/usr/bin/python3"
 LIMITS = ResourceLimits(
@@ -46,8 +48,12 @@ def runs_dir(reachable_dir: Path) -> Path:
 
 
 @pytest.fixture
-def sandbox(runs_dir: Path, tmp_path: Path) -> Sandbox:
-    return open_sandbox(runs_dir, tmp_path / "helper")
+def sandbox(runs_dir: Path, tmp_path: Path) -> Iterator[Sandbox]:
+    """A sandbox opened in the test process, closed after the test (a test that closes it
+    itself checks what a close leaves): the test process adopts orphans only while it is open."""
+    sandbox = open_sandbox(runs_dir, tmp_path / "helper")
+    yield sandbox
+    asyncio.run(sandbox.close())
 
 
 def test_a_box_runs_as_a_pool_uid_with_its_files_and_a_clean_environment(
@@ -76,6 +82,7 @@ def test_a_box_runs_as_a_pool_uid_with_its_files_and_a_clean_environment(
     assert lines[1] == str(sorted(["EXTRA", "HOME", "LANG", "PATH", "TMPDIR"]))
     assert lines[2:] == ["hello", "True"]
     assert os.listdir(runs_dir) == []
+    assert not is_child_subreaper()  # closed: orphans below the test process go to PID 1 again
 
 
 def test_files_added_between_runs_are_seen_and_the_uid_is_reused_after_cleanup(
@@ -139,6 +146,7 @@ def test_a_resident_answers_frames_and_its_box_is_removed_on_stop(
                                            max_response_bytes=64)  # fmt: skip
         finally:
             await resident.stop()
+            await sandbox.close()
         return ready.response, echo.response
 
     ready, echo = asyncio.run(scenario())
