@@ -99,22 +99,18 @@ def leftovers(
     places: list[str],
     skip: list[str],
     with_zombies: bool,
-    runner_pids: Collection[int] = (),
+    runner_uids: Collection[int] = (),
+    shared_places: Collection[str] = (),
 ) -> dict[str, list[str]]:
     """``files_of_uids``, ``ipc_objects_of_uids`` and, if asked, ``zombies`` at once (one
-    ``docker exec``); files in the run directories of the runners ``runner_pids`` (waiting
-    for a run, their directories their own) are not leftovers."""
-    roots = []
-    for pid in runner_pids:
-        try:
-            roots.append(os.path.dirname(os.readlink(f"/proc/{pid}/cwd")))
-        except OSError:
-            continue  # ended meanwhile: its directory is a leftover unless cleaned
+    ``docker exec``). Files of the uids ``runner_uids`` (runners waiting for a run: their run
+    directories are their own) are not leftovers, but in ``shared_places``. The uid, not the
+    runner's /proc/<pid>/cwd: root without CAP_SYS_PTRACE (a container's) cannot read that."""
     found = {
         "files": [
             entry
             for entry in files_of_uids(first_uid, count, places, skip)
-            if not any(_within(entry.rsplit(" uid=", 1)[0], root) for root in roots)
+            if not _a_runners_own(entry, runner_uids, shared_places)
         ],
         "ipc": ipc_objects_of_uids(first_uid, count),
     }
@@ -123,8 +119,12 @@ def leftovers(
     return found
 
 
-def _within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root + "/")
+def _a_runners_own(
+    entry: str, runner_uids: Collection[int], shared_places: Collection[str]
+) -> bool:
+    path, uid = entry.rsplit(" uid=", 1)
+    shared = any(path == place or path.startswith(place + "/") for place in shared_places)
+    return int(uid) in runner_uids and not shared
 
 
 def capacity_mb(path: str) -> int:

@@ -117,6 +117,11 @@ def runner_pids(info: dict[str, Any]) -> set[int]:
     return {runner["pid"] for runner in info["prewarm"].get("runners", [])}
 
 
+def runner_uids_of(info: dict[str, Any]) -> set[int]:
+    """The uids of the runners /info lists (each waits in a uid of the pool of its own)."""
+    return {runner["uid"] for runner in info["prewarm"].get("runners", [])}
+
+
 def settled(service: RunningService, *, timeout_s: float = 30) -> dict[str, Any]:
     """/info once no cleanup is under way (cleanup runs after the answer is sent)."""
     deadline = time.monotonic() + timeout_s
