@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     env = {"EXECUTOR_LANGUAGES": ",".join(LANGUAGES), "EXECUTOR_MAX_CONCURRENCY": "4"}
     scratch = Path(tempfile.mkdtemp(prefix="bench-prewarm-"))
+    for log_dir in ("warm-log", "cold-log"):
+        (scratch / log_dir).mkdir()
     try:
         bare = {language: _bare_argv(language, scratch / language) for language in LANGUAGES}
         with (
