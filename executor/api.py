@@ -134,6 +134,7 @@ async def info(request: Request) -> Response:
                 language: {"alive": zygote.alive, "pid": zygote.pid, "starts": zygote.starts}
                 for language, zygote in service.zygotes.items()
             },
+            "runners": service.runners.describe() if service.runners is not None else [],
         },
         "load": service.load(),
         "running": service.load()["running"],

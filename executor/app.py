@@ -87,9 +87,7 @@ def create_app(settings: Settings) -> ExecutorApp:
             warm_starts=(
                 {lang: s.starts for lang, s in service.warm_servers.items()} if service else {}
             ),
-            prewarm_starts=(
-                {lang: z.starts for lang, z in service.zygotes.items()} if service else {}
-            ),
+            prewarm_restarts=service.prewarm_restarts() if service is not None else {},
             retired_uids=(
                 len(service.sandbox.pool.retired)
                 if service is not None and service.sandbox.pool is not None

@@ -117,8 +117,9 @@ class ServiceState:
     queued: int
     cleaning: int
     warm_starts: Mapping[str, int]
-    # Starts of each language's prewarmed process (the Python zygote).
-    prewarm_starts: Mapping[str, int]
+    # Times each language's prewarmed processes were started again after one died (see
+    # ExecutionService.prewarm_restarts).
+    prewarm_restarts: Mapping[str, int]
     retired_uids: int
     draining: bool
     answers_in_flight_bytes: int
@@ -172,9 +173,10 @@ class _StateCollector(Collector):
         yield restarts
         prewarm = CounterMetricFamily(
             "executor_prewarm_restarts",
-            "Times a prewarmed process (zygote) was started again after it died, by language",
+            "Times a prewarmed process was started again after one died, by language (the "
+            "Python zygote; a Node or Java runner that ended before serving a run)",
             labels=["language"],
         )
-        for language, starts in state.prewarm_starts.items():
-            prewarm.add_metric([language], max(0, starts - 1))
+        for language, count in state.prewarm_restarts.items():
+            prewarm.add_metric([language], count)
         yield prewarm

@@ -7,7 +7,17 @@ from collections.abc import Mapping
 from executor.languages.plan import expand_argv, heap_mb_for
 from executor.models import CompileResult, ExecuteResponse, Status, StreamFlags
 from executor.output import decode_output
-from executor.sandbox import Box, KillReason, Outcome, ResourceLimits, Sandbox, Zygote, ZygoteRun
+from executor.sandbox import (
+    Box,
+    KillReason,
+    Outcome,
+    ResourceLimits,
+    Runner,
+    RunnerRun,
+    Sandbox,
+    Zygote,
+    ZygoteRun,
+)
 from executor.settings import Settings
 from executor.submission import Program, Submission, compile_limits
 from executor.verdict import (
@@ -41,15 +51,16 @@ class Pipeline:
         self.warm_servers = warm_servers
         self.zygotes = zygotes
 
-    async def run(self, submission: Submission) -> ExecuteResponse:
-        """Compile (for compiled languages) and run ``submission`` in a fresh box; the box is
-        cleaned up after the answer. A compile that fails ends it with the compile's status.
-        Raises SpawnError when the runtime cannot be started at all."""
+    async def run(self, submission: Submission, *, runner: Runner | None = None) -> ExecuteResponse:
+        """Compile (for compiled languages) and run ``submission`` in a fresh box, or in the
+        box of ``runner`` (taken for it: the runner runs it); the box is cleaned up after the
+        answer. A compile that fails ends it with the compile's status. Raises SpawnError when
+        the runtime cannot be started at all."""
         plan = submission.runtime.plan
         main_class = plan.main_class(
             submission.main, submission.files[submission.main].decode(errors="replace")
         )
-        async with self.sandbox.box(submission.files) as box:
+        async with self.sandbox.box(submission.files, runner=runner) as box:
             compiled = None
             if plan.compile_argv is not None:
                 compiled = await self.compile(submission, box, main_class=main_class)
@@ -66,6 +77,15 @@ class Pipeline:
                 tmp_dir=box.tmp_dir,
             )
             zygote = self.zygotes.get(submission.runtime.language)
+            prewarmed = None
+            if box.prewarmed and plan.runner is not None:
+                (entry,) = expand_argv(
+                    (plan.runner.entry,),
+                    toolchain=submission.runtime.toolchain,
+                    main=submission.main,
+                    main_class=main_class,
+                )
+                prewarmed = RunnerRun(entry=entry, args=submission.args)
             outcome = await box.run(
                 argv,
                 limits=submission.limits,
@@ -76,6 +96,7 @@ class Pipeline:
                     if zygote is not None
                     else None
                 ),
+                runner=prewarmed,
             )
         verdict = decide(
             outcome,

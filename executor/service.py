@@ -20,6 +20,7 @@ from executor.languages.registry import Runtime, all_plans
 from executor.metrics import Metrics
 from executor.models import ExecuteRequest, ExecuteResponse, RuntimeInfo, Status, StreamFlags
 from executor.pipeline import Pipeline
+from executor.runners import RunnerPool
 from executor.runtimes import Runtimes
 from executor.sandbox import IsolationMode, Sandbox, SandboxConfig, SpawnError, Zygote
 from executor.settings import Settings
@@ -61,6 +62,8 @@ class ExecutionService:
         wanted = settings.offered_languages()
         plans = [p for p in all_plans() if wanted is None or p.name in wanted]
         self.runtimes = Runtimes(plans, settings=settings, run=self.pipeline.run)
+        # Made once the runtimes are known (start_runners).
+        self.runners: RunnerPool | None = None
         self.ready = False
         self.draining = False
         # Submissions between admission's door and their answer, queued or running.
@@ -112,6 +115,7 @@ class ExecutionService:
             self.admission.queue_size,
         )
         self.start_zygotes()
+        self.start_runners()
         # Until a warm server is up, its language compiles with a fresh compiler process.
         await self.start_warm_servers()
         for line in await self.runtimes.verify_deferred():
@@ -133,6 +137,19 @@ class ExecutionService:
                 self.zygotes[runtime.language] = self.sandbox.start_zygote(argv)
             except OSError as exc:
                 log.warning("%s: no zygote (%s); its runs start cold", runtime.language, exc)
+
+    def start_runners(self) -> None:
+        """Keep runners started ahead for each offered language whose plan has them
+        (EXECUTOR_PREWARM), in the background."""
+        if not self.settings.prewarm:
+            return
+        self.runners = RunnerPool(
+            self.sandbox,
+            self.admission,
+            settings=self.settings,
+            runtimes=self.runtimes.registry.runtimes,
+        )
+        self.runners.start()
 
     async def start_warm_servers(self) -> None:
         """Start a warm server for each offered language whose plan has one."""
@@ -207,9 +224,16 @@ class ExecutionService:
     ) -> ExecuteResponse:
         """Wait for admission, then run (or judge) the submission."""
         if submission.judging is None:
-            async with self.admission.slot(memory_kb=submission.limits.memory_kb):
-                self._admitted(progress, arrived=arrived)
-                return await self.pipeline.run(submission)
+            claim = self.runners.claim(submission) if self.runners is not None else None
+            try:
+                async with self.admission.slot(memory_kb=submission.limits.memory_kb, adopt=claim):
+                    self._admitted(progress, arrived=arrived)
+                    return await self.pipeline.run(
+                        submission, runner=claim.runner if claim is not None else None
+                    )
+            finally:
+                if claim is not None:
+                    claim.close()
         # A submission running k tests at once holds k run slots and k tests' memory.
         parallel = self.tests_at_once(submission.judging)
         memory_kb = parallel * submission.judging.memory_per_test_kb()
@@ -267,6 +291,16 @@ class ExecutionService:
             for r in self.runtimes.registry.runtimes
         ]
 
+    def prewarm_restarts(self) -> dict[str, int]:
+        """Times each language's prewarmed processes were started again after one died: the
+        zygote's restarts, and the runners that ended on their own (crashed, or hung while
+        starting) before serving a run. A runner ended on purpose (after its run, for a uid or
+        memory a submission needed, aged) is no restart."""
+        restarts = {language: max(0, z.starts - 1) for language, z in self.zygotes.items()}
+        if self.runners is not None:
+            restarts.update(self.runners.restarts)
+        return restarts
+
     def load(self) -> dict[str, int]:
         """Running and queued submissions, cleanups under way, and the bounds."""
         load = self.admission.load()
@@ -286,6 +320,8 @@ class ExecutionService:
         self.ready = False
         for server in self.warm_servers.values():
             await server.close()
+        if self.runners is not None:
+            await self.runners.close()
         for zygote in self.zygotes.values():
             zygote.stop()
         await self.sandbox.close()

@@ -135,7 +135,8 @@ class Settings(_LimitSettings):
     prewarm: bool = Field(
         True,
         description="start runs from processes started ahead (Python: a zygote that forks each "
-        "run); false, or while one is down: every run starts cold",
+        "run; Node and Java: runners waiting in idle uid slots); false, or while none is "
+        "ready: every run starts cold",
     )
 
     max_concurrency: int | None = Field(

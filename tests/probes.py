@@ -94,17 +94,37 @@ def zombies() -> list[str]:
 
 
 def leftovers(
-    first_uid: int, count: int, places: list[str], skip: list[str], with_zombies: bool
+    first_uid: int,
+    count: int,
+    places: list[str],
+    skip: list[str],
+    with_zombies: bool,
+    runner_uids: Collection[int] = (),
+    shared_places: Collection[str] = (),
 ) -> dict[str, list[str]]:
     """``files_of_uids``, ``ipc_objects_of_uids`` and, if asked, ``zombies`` at once (one
-    ``docker exec``)."""
+    ``docker exec``). Files of the uids ``runner_uids`` (runners waiting for a run: their run
+    directories are their own) are not leftovers, but in ``shared_places``. The uid, not the
+    runner's /proc/<pid>/cwd: root without CAP_SYS_PTRACE (a container's) cannot read that."""
     found = {
-        "files": files_of_uids(first_uid, count, places, skip),
+        "files": [
+            entry
+            for entry in files_of_uids(first_uid, count, places, skip)
+            if not _a_runners_own(entry, runner_uids, shared_places)
+        ],
         "ipc": ipc_objects_of_uids(first_uid, count),
     }
     if with_zombies:
         found["zombies"] = zombies()
     return found
+
+
+def _a_runners_own(
+    entry: str, runner_uids: Collection[int], shared_places: Collection[str]
+) -> bool:
+    path, uid = entry.rsplit(" uid=", 1)
+    shared = any(path == place or path.startswith(place + "/") for place in shared_places)
+    return int(uid) in runner_uids and not shared
 
 
 def capacity_mb(path: str) -> int:

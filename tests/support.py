@@ -6,7 +6,7 @@ import secrets
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +92,10 @@ def stop_service(service: RunningService) -> None:
     service.stop()
 
 
-def processes_of_uids(first_uid: int, count: int) -> list[str]:
-    """Processes whose real uid lies in [first_uid, first_uid + count): a run's leftovers."""
+def processes_of_uids(first_uid: int, count: int, *, besides: Collection[int] = ()) -> list[str]:
+    """Processes whose real uid lies in [first_uid, first_uid + count): a run's leftovers; but
+    for those in ``besides``, pids as the service sees them (its runners, waiting: in a
+    container, its own pid namespace's numbers)."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -102,12 +104,22 @@ def processes_of_uids(first_uid: int, count: int) -> list[str]:
             status = Path(f"/proc/{name}/status").read_text()
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("Uid:"):
-                uid = int(line.split()[1])
-                if first_uid <= uid < first_uid + count:
-                    found.append(f"{name} uid={uid}")
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        uid = int(fields["Uid"].split()[0])
+        own_pid = int(fields.get("NSpid", name).split()[-1])
+        if first_uid <= uid < first_uid + count and own_pid not in besides:
+            found.append(f"{name} uid={uid}")
     return found
+
+
+def runner_pids(info: dict[str, Any]) -> set[int]:
+    """The pids of the runners /info lists (started ahead, waiting in uids of the pool)."""
+    return {runner["pid"] for runner in info["prewarm"].get("runners", [])}
+
+
+def runner_uids_of(info: dict[str, Any]) -> set[int]:
+    """The uids of the runners /info lists (each waits in a uid of the pool of its own)."""
+    return {runner["uid"] for runner in info["prewarm"].get("runners", [])}
 
 
 def settled(service: RunningService, *, timeout_s: float = 30) -> dict[str, Any]:
@@ -122,10 +134,17 @@ def settled(service: RunningService, *, timeout_s: float = 30) -> dict[str, Any]
 
 def leftovers(service: RunningService) -> list[str]:
     """Processes still alive under the service's run uids once the service has cleaned up after
-    the last run (should always be none)."""
+    the last run (should always be none), besides its runners waiting there (looked at again
+    with /info read after each look: a runner may be starting meanwhile)."""
     pool = settled(service)["isolation"]["uid_pool"]
     assert pool is not None, "the uid layer is not active"
-    return processes_of_uids(pool["base"], pool["size"])
+    found = processes_of_uids(pool["base"], pool["size"])
+    for _ in range(3):
+        if not found:
+            break
+        runners = runner_pids(service.info())
+        found = processes_of_uids(pool["base"], pool["size"], besides=runners)
+    return found
 
 
 def wait_for(

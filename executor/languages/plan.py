@@ -11,6 +11,7 @@ from enum import StrEnum
 #   {heap_mb}      heap cap derived from the memory limit    {sources} every source file (expands)
 #   {args}         the user's arguments (expands to several argv items)
 #   {tmp_dir}      the run's own temporary directory (its TMPDIR)
+#   {runner}       a runner's program (RunnerPlan.build)
 #   {<name>}       where <name> is a key of the toolchain's ``expansions``: those items (expands)
 
 
@@ -113,6 +114,27 @@ class ZygotePlan:
 
 
 @dataclass(frozen=True)
+class RunnerPlan:
+    """A runner started ahead for this language's runs (sandbox/runner.py has the protocol):
+    ``argv`` a template like ``run_argv``, with the same interpreter options, where
+    ``{runner}`` is what ``build`` returned and ``{main}`` is ``main``; the sandbox appends the
+    runner's two descriptors. A request sends it ``entry`` (``{main}`` or ``{main_class}``)
+    and its arguments, and the runner runs it as ``run_argv`` would.
+
+    build  (toolchain, cache directory) → ``{runner}``: the runner's program, made ready to
+           use (a path; Java compiles its runner once per JDK and source); blocking, called
+           off the event loop. Raises OSError when it cannot.
+    main   the entry file the runner is started for when it runs no other (Node's is fixed at
+           its start), None when it runs any.
+    """
+
+    argv: tuple[str, ...]
+    entry: str
+    build: Callable[[Toolchain, str], str]
+    main: str | None = None
+
+
+@dataclass(frozen=True)
 class LanguagePlan:
     """How one language runs. Everything a language differs in is here; the service and the
     sandbox know no language.
@@ -159,6 +181,9 @@ class LanguagePlan:
     warm_server: WarmServerPlan | None = None
     # Runs forked from a pre-initialised interpreter; a cold run_argv process is the fallback.
     zygote: ZygotePlan | None = None
+    # Runs handed to an interpreter started ahead in its box; a cold run_argv process is the
+    # fallback.
+    runner: RunnerPlan | None = None
 
     def entry_name(self, code: str) -> str:
         """The file name a single ``code`` string is saved under."""
@@ -189,6 +214,7 @@ def expand_argv(
     sources: tuple[str, ...] = (),
     args: tuple[str, ...] = (),
     tmp_dir: str = "",
+    runner: str = "",
 ) -> tuple[str, ...]:
     """Fill a template's placeholders; ``{sources}``, ``{args}`` and the toolchain's expansions
     become several items (or none). A file name (``{main}``, ``{sources}``) that a tool would
@@ -214,6 +240,7 @@ def expand_argv(
                     main_class=main_class,
                     heap_mb=heap_mb,
                     tmp_dir=tmp_dir,
+                    runner=runner,
                 )
             )
     return tuple(argv)

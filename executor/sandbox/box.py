@@ -11,10 +11,10 @@ import logging
 import os
 import resource
 import subprocess
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from executor.sandbox.child import ChildPlan, plan_child
+from executor.sandbox.child import ChildPlan, plan_child, same_setup
 from executor.sandbox.identity import IdentityPool, RunIdentity, random_uid_base
 from executor.sandbox.layers import Isolation, IsolationMode, detect_isolation
 from executor.sandbox.libc import set_child_subreaper
@@ -22,10 +22,11 @@ from executor.sandbox.places import SHARED_WRITABLE_DIRS
 from executor.sandbox.reaper import CleanupError, kill_all_processes
 from executor.sandbox.recovery import UidRange, forget_record, recover_runs_dir
 from executor.sandbox.resident import Resident
+from executor.sandbox.runner import Runner, RunnerState
 from executor.sandbox.seccomp import SeccompUnavailable, build_filter
 from executor.sandbox.spawn import SpawnHelper, load_helper
 from executor.sandbox.spec import Outcome, ResourceLimits, RunSpec
-from executor.sandbox.supervise import ZygoteRun
+from executor.sandbox.supervise import Prewarmed, RunnerRun, ZygoteRun
 from executor.sandbox.supervise import run as supervise_run
 from executor.sandbox.sweep import remove_ipc_objects, remove_owned_files
 from executor.sandbox.usage import UsageScanner, Watch
@@ -105,6 +106,16 @@ class Sandbox:
             else None
         )
         self._cleanups: set[asyncio.Task[None]] = set()
+        # Runners started and not yet adopted by a box, and what to tell their owner when one
+        # ends before that (see start_runner).
+        self._runners: dict[Runner, Callable[[Runner], None]] = {}
+        # Set whenever a uid of the pool comes back (a cleanup ended): a box waiting for one
+        # looks again, and takes one back from an idle runner if none is coming.
+        self._uid_returned = asyncio.Event()
+        self._uid_waiters = 0
+        self._pool_cleanups = 0
+        # Called whenever a uid of the pool comes back (a runner may start there).
+        self.uid_listeners: list[Callable[[], None]] = []
 
     @classmethod
     async def open(cls, config: SandboxConfig) -> "Sandbox":
@@ -138,6 +149,8 @@ class Sandbox:
         )
         sandbox = cls(config, helper=helper, isolation=isolation, base_uid=base_uid)
         if sandbox.pool is not None:
+            # A dead service's runs and runners (a process waiting on its pipe, files) go
+            # before any uid is used.
             await recover_runs_dir(config.runs_dir, own=sandbox.uids, helper=helper)
         if sandbox.scanner is not None:
             sandbox.scanner.start()
@@ -145,28 +158,137 @@ class Sandbox:
 
     @contextlib.asynccontextmanager
     async def box(
-        self, files: Mapping[str, bytes], *, companion: bool = False
+        self,
+        files: Mapping[str, bytes],
+        *,
+        companion: bool = False,
+        runner: Runner | None = None,
     ) -> AsyncIterator["Box"]:
         """A fresh box holding ``files``: waits for a free uid (of the companion pool with
-        ``companion``; raises ValueError when the sandbox has none), makes its directory. On
-        exit the cleanup (kill what is left of the uid, remove its files in shared places and
-        the directory, free the uid) runs in the background: the caller does not wait for it,
-        and the uid is handed out again only after it."""
+        ``companion``; raises ValueError when the sandbox has none), makes its directory. With
+        ``runner`` (taken from this sandbox's idle ones), the box is the runner's own: its uid
+        and its directory, where ``files`` are written; a runner that ended meanwhile is
+        skipped (a fresh box instead). On exit the cleanup (kill what is left of the uid,
+        remove its files in shared places and the directory, free the uid) runs in the
+        background: the caller does not wait for it, and the uid is handed out again only
+        after it."""
         pool = self.pool
         if companion:
             if self.config.companion_pool_size == 0:
                 raise ValueError("this sandbox has no companion pool (companion_pool_size is 0)")
             pool = self.companion_pool
-        identity = await pool.acquire() if pool is not None else None
-        work: Workdir | None = None
+        if runner is not None and (runner.state is not RunnerState.TAKEN or companion):
+            runner.lose()
+            runner = None
+        if runner is not None:
+            self._runners.pop(runner, None)
+            runner.adopt()
+            identity, work = runner.identity, runner.work
+            try:
+                await asyncio.to_thread(add_files, work, files, identity=identity)
+            except BaseException:
+                runner.kill()
+                self._start_cleanup(work, identity, pool, runner=runner)
+                raise
+        else:
+            identity = await self._acquire(pool) if pool is not None else None
+            work = None
         try:
-            # A few mkdir, write and chown calls: cheaper inline than a hop to a thread.
-            work = create_workdir(self.config.runs_dir, files=files, identity=identity)
-            yield Box(self, work, identity)
+            if work is None:
+                # A few mkdir, write and chown calls: cheaper inline than a hop to a thread.
+                work = create_workdir(self.config.runs_dir, files=files, identity=identity)
+            yield Box(self, work, identity, runner=runner)
         finally:
-            cleanup = asyncio.create_task(self._clean_up(work, identity, pool))
-            self._cleanups.add(cleanup)
-            cleanup.add_done_callback(self._cleanups.discard)
+            if runner is not None:
+                runner.kill()  # not handed over (a compile failed), or already run: no-op
+            self._start_cleanup(work, identity, pool, runner=runner)
+
+    async def start_runner(
+        self,
+        argv_for: Callable[[str], tuple[str, ...]],
+        *,
+        limits: ResourceLimits,
+        env: Mapping[str, str],
+        on_lost: Callable[[Runner], None],
+    ) -> Runner | None:
+        """Start a runner (see runner.py) from ``argv_for(the box's temporary directory)`` (the
+        CONTROL and STATUS descriptor numbers are appended) in a fresh box of the pool, with a
+        run's setup under ``limits`` and a run's environment plus ``env``; None at once when
+        no uid of the pool is free or a box waits for one.
+        It initialises in the background (``wait_ready``). ``on_lost`` is called if it ends
+        before a box adopts it: it died, or a box needing a uid took its uid back. Raises
+        SpawnError (its box then cleaned up)."""
+        pool = self.pool
+        if self._uid_waiters:
+            return None  # a box waits for a uid: it comes first
+        identity = pool.try_acquire() if pool is not None else None
+        if pool is not None and identity is None:
+            return None
+        work = create_workdir(self.config.runs_dir, files={}, identity=identity)
+        argv = argv_for(work.tmp)
+        runner = Runner(
+            work=work, identity=identity, limits=limits, argv=argv, on_lost=self._runner_lost
+        )
+        spec = self._spec(argv, work, limits=limits, env=env, stdin=b"")
+        ends: list[int] = []  # the runner's ends, closed here once it holds them
+        try:
+            stdin_fd = os.memfd_create("stdin", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+            stdout_r, stdout_w = os.pipe()
+            stderr_r, stderr_w = os.pipe()
+            result_r, result_w = os.pipe()
+            control_r, control_w = os.pipe()
+            status_r, status_w = os.pipe()
+            ends = [stdout_w, stderr_w, result_w, control_r, status_w]
+            ours = [stdin_fd, stdout_r, stderr_r, result_r, control_w, status_r]
+            if identity is not None:
+                # A runtime that cannot use a descriptor by its number (Java) opens
+                # /proc/self/fd/N, which checks the pipe's owner: the run's uid, then (no
+                # other uid can reach a run's /proc/<pid>/fd).
+                for fd in (control_r, status_w):
+                    os.fchown(fd, identity.uid, identity.gid)
+            try:
+                proc = await self.helper.spawn(
+                    self._plan(limits, work, identity),
+                    (*argv, str(control_r), str(status_w)),
+                    cwd=spec.cwd,
+                    env=spec.env,
+                    stdin=stdin_fd,
+                    stdout=stdout_w,
+                    stderr=stderr_w,
+                    result_fd=result_w,
+                    inherited_fds=(control_r, status_w),
+                )
+            except BaseException:
+                for fd in ours:
+                    os.close(fd)
+                raise
+            runner.spawned(
+                proc,
+                stdin_fd=stdin_fd,
+                stdout_r=stdout_r,
+                stderr_r=stderr_r,
+                result_r=result_r,
+                control_w=control_w,
+                status_r=status_r,
+            )
+        except BaseException:
+            runner.kill()
+            self._start_cleanup(work, identity, pool, runner=runner)
+            raise
+        finally:
+            for fd in ends:
+                os.close(fd)
+        self._runners[runner] = on_lost
+        if self._uid_waiters:
+            # A box began waiting while this runner was being spawned in the last free uid
+            # (not evictable then, and no cleanup to wake it): it looks again and takes it.
+            self._uid_returned.set()
+        return runner
+
+    @property
+    def runners(self) -> list[Runner]:
+        """The runners started and not adopted by a box yet (starting, idle or taken)."""
+        return list(self._runners)
 
     async def start_resident(
         self,
@@ -236,10 +358,13 @@ class Sandbox:
         return UidRange(self.base_uid, c.pool_size + c.resident_slots + c.companion_pool_size)
 
     async def close(self) -> None:
-        """Wait for the cleanups under way, stop measuring, remove the service's record (a
-        clean stop leaves nothing for the next service to recover), and stop adopting orphans
-        (a process that opened a sandbox and goes on, as a test run does, would otherwise keep
-        adopting every orphan below it and never reap them). Safe to call twice."""
+        """End the runners not adopted, wait for the cleanups under way, stop measuring,
+        remove the service's record (a clean stop leaves nothing for the next service to
+        recover), and stop adopting orphans (a process that opened a sandbox and goes on, as a
+        test run does, would otherwise keep adopting every orphan below it and never reap
+        them). Safe to call twice."""
+        for runner in list(self._runners):
+            runner.lose()
         if self._cleanups:
             await asyncio.wait(self._cleanups)
         if self.scanner is not None:
@@ -277,13 +402,67 @@ class Sandbox:
             idle=self.isolation.idle,
         )
 
-    async def _clean_up(
-        self, work: Workdir | None, identity: RunIdentity | None, pool: IdentityPool | None
+    def _start_cleanup(
+        self,
+        work: Workdir | None,
+        identity: RunIdentity | None,
+        pool: IdentityPool | None,
+        *,
+        runner: Runner | None = None,
     ) -> None:
-        """End what is left of the uid, remove its files in shared places and the directory,
-        then free the uid in its ``pool``. Each step is tried whatever the others gave; a uid
-        that cannot be cleaned is retired (logged, shown in /info), never reused."""
-        problems = await asyncio.to_thread(self._clean_up_now, work, identity)
+        """Clean the box up in the background (see _clean_up)."""
+        if pool is not None and pool is self.pool:
+            self._pool_cleanups += 1
+        cleanup = asyncio.create_task(self._clean_up(work, identity, pool, runner=runner))
+        self._cleanups.add(cleanup)
+        cleanup.add_done_callback(self._cleanups.discard)
+
+    async def _acquire(self, pool: IdentityPool) -> RunIdentity:
+        """A free uid of ``pool``. When none is free and no cleanup of the pool is under way
+        (none is coming back by itself), an idle runner gives its uid up: it is killed and its
+        box cleaned as after a run. Runners hold uids of the run pool only: a box of another
+        pool (companions) waits in that pool's line."""
+        if pool is not self.pool:
+            return await pool.acquire()
+        while (identity := pool.try_acquire()) is None:
+            if self._pool_cleanups == 0:
+                evictable = [r for r in self._runners if r.state is not RunnerState.TAKEN]
+                if evictable:
+                    # The youngest: the oldest is the likeliest to be ready when asked for.
+                    max(evictable, key=lambda r: r.started_at).lose()
+                    continue
+            self._uid_returned.clear()
+            self._uid_waiters += 1
+            try:
+                await self._uid_returned.wait()
+            finally:
+                self._uid_waiters -= 1
+        return identity
+
+    def _runner_lost(self, runner: Runner) -> None:
+        """A runner not adopted ended (or was ended): clean its box, tell its owner."""
+        on_lost = self._runners.pop(runner, None)
+        self._start_cleanup(runner.work, runner.identity, self.pool, runner=runner)
+        if on_lost is not None:
+            on_lost(runner)
+
+    async def _clean_up(
+        self,
+        work: Workdir | None,
+        identity: RunIdentity | None,
+        pool: IdentityPool | None,
+        *,
+        runner: Runner | None = None,
+    ) -> None:
+        """End what is left of the uid (and a runner's keeper), remove its files in shared
+        places and the directory, then free the uid in its ``pool``. Each step is tried
+        whatever the others gave; a uid that cannot be cleaned is retired (logged, shown in
+        /info), never reused."""
+        try:
+            problems = await asyncio.to_thread(self._clean_up_now, work, identity, runner)
+        finally:
+            if pool is not None and pool is self.pool:
+                self._pool_cleanups -= 1
         if identity is None or pool is None:
             return
         if problems:
@@ -297,9 +476,17 @@ class Sandbox:
             )
             return
         pool.release(identity)
+        if pool is self.pool:
+            self._uid_returned.set()
+            for listener in self.uid_listeners:
+                listener()
 
-    def _clean_up_now(self, work: Workdir | None, identity: RunIdentity | None) -> list[str]:
+    def _clean_up_now(
+        self, work: Workdir | None, identity: RunIdentity | None, runner: Runner | None
+    ) -> list[str]:
         problems = []
+        if runner is not None:
+            runner.reap()
         if identity is not None:
             if self.scanner is not None:
                 self.scanner.unwatch(identity.uid)
@@ -334,12 +521,26 @@ class Sandbox:
 
 
 class Box:
-    """One fresh directory and uid; ``run`` may be called several times (compile, then run)."""
+    """One fresh directory and uid; ``run`` may be called several times (compile, then run).
+    A box made from a runner runs its program once through it (``run`` with ``runner``)."""
 
-    def __init__(self, sandbox: Sandbox, work: Workdir, identity: RunIdentity | None) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        work: Workdir,
+        identity: RunIdentity | None,
+        *,
+        runner: Runner | None = None,
+    ) -> None:
         self._sandbox = sandbox
         self._work = work
         self._identity = identity
+        self._runner = runner
+
+    @property
+    def prewarmed(self) -> bool:
+        """Whether a runner waits in this box for its program (see ``run``)."""
+        return self._runner is not None and self._runner.state is RunnerState.ADOPTED
 
     @property
     def tmp_dir(self) -> str:
@@ -356,13 +557,17 @@ class Box:
         stdin_fd: int | None = None,
         stdout_fd: int | None = None,
         zygote: ZygoteRun | None = None,
+        runner: RunnerRun | None = None,
     ) -> Outcome:
         """Run ``argv`` (argv[0] an absolute path) in the box's directory under ``limits`` with
         an environment built from scratch (PATH, HOME, TMPDIR, LANG, plus ``env``), and report
         what happened (see supervise.run). ``stdin_fd``/``stdout_fd`` connect it to another
         run instead (an interactive problem: two boxes, two pipes); they are handed over and
         closed once the child holds them. ``zygote`` forks it from a zygote while one is up
-        (``argv`` is the cold start). Raises SpawnError if it cannot start."""
+        (``argv`` is the cold start). ``runner`` hands it to the runner waiting in this box
+        (``prewarmed``), started with ``argv``'s setup: the same steps under limits
+        ``same_setup`` as ``limits`` (else the runner is killed and the run starts cold).
+        Raises SpawnError if it cannot start."""
         sandbox = self._sandbox
         spec = sandbox._spec(argv, self._work, limits=limits, env=env or {}, stdin=stdin)
         plan = sandbox._plan(limits, self._work, self._identity)
@@ -376,6 +581,10 @@ class Box:
                     max_disk_kb=limits.disk_kb,
                 )
             )
+        waiting = self._runner if runner is not None and self.prewarmed else None
+        if waiting is not None and not same_setup(waiting.limits, limits):
+            waiting.kill()  # its setup is not this run's: the cleanup reaps it
+            waiting = None
         return await supervise_run(
             spec,
             plan=plan,
@@ -384,6 +593,11 @@ class Box:
             stdin_fd=stdin_fd,
             stdout_fd=stdout_fd,
             zygote=zygote,
+            prewarmed=(
+                Prewarmed(waiting, entry=runner.entry, args=runner.args)
+                if waiting is not None and runner is not None
+                else None
+            ),
         )
 
     async def add_files(

@@ -124,3 +124,18 @@ def plan_child(
         ),
         idle=idle,
     )
+
+
+def same_setup(started: ResourceLimits, wanted: ResourceLimits) -> bool:
+    """Whether a process started under ``started`` has the setup a run under ``wanted`` gets
+    before exec (plan_child's rlimits, and the memory a runtime's heap flag is sized from):
+    the other limits (wall time, output, disk, the exact CPU time) are the supervisor's, per
+    run. A runner started ahead can take a run only then."""
+    return started.memory_kb == wanted.memory_kb and _rlimits(started) == _rlimits(wanted)
+
+
+def _rlimits(limits: ResourceLimits) -> tuple[tuple[int, int], ...]:
+    # Any identity: with one, the process limit is among the rlimits.
+    anyone = RunIdentity(uid=0, gid=0)
+    plan = plan_child(limits, identity=anyone, seccomp=False, namespaces=False, private_tmp=None)
+    return plan.rlimits

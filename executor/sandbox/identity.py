@@ -46,9 +46,21 @@ class IdentityPool:
         """Identities not retired: free or in use."""
         return self.size - len(self.retired)
 
+    @property
+    def free(self) -> int:
+        """Identities free right now."""
+        return self._free.qsize()
+
     async def acquire(self) -> RunIdentity:
         """Wait for a free identity."""
         return await self._free.get()
+
+    def try_acquire(self) -> RunIdentity | None:
+        """A free identity, or None at once when there is none."""
+        try:
+            return self._free.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
 
     def release(self, identity: RunIdentity) -> None:
         """Return an identity whose processes and files are all gone."""

@@ -113,16 +113,19 @@ class SpawnHelper:
         stdout: int,
         stderr: int,
         result_fd: int | None = None,
+        inherited_fds: tuple[int, ...] = (),
     ) -> subprocess.Popen[bytes]:
         """Start ``argv`` under ``plan`` in a new session; return once the program itself is
         running. With ``result_fd`` (a pipe's writing end) the helper stays as the program's
-        parent and reports its peak memory there when it ends (read_peak_rss_kb). Raises
+        parent and reports its peak memory there when it ends (read_peak_rss_kb). The program
+        also holds ``inherited_fds``, at the same numbers (a runner's control pipes). Raises
         SpawnError if the helper or the program cannot start, or a setup step is refused (the
         message names the step). The event loop keeps serving meanwhile."""
         error_r, error_w = os.pipe()
         pass_fds = (error_w, self.filter_fd) if plan.seccomp and self.filter_fd else (error_w,)
         if result_fd is not None:
             pass_fds = (*pass_fds, result_fd)
+        pass_fds = (*pass_fds, *inherited_fds)
         try:
             proc = subprocess.Popen(
                 self.command(plan, argv, error_fd=error_w, result_fd=result_fd),

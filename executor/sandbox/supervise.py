@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from executor.sandbox.child import ChildPlan
 from executor.sandbox.procfs import memory_event_files
 from executor.sandbox.reaper import kill_all_processes
+from executor.sandbox.runner import Runner
 from executor.sandbox.sampler import TreeSampler
 from executor.sandbox.spawn import SpawnError, SpawnHelper, read_peak_rss_kb
 from executor.sandbox.spec import KillReason, Outcome, RunSpec
@@ -40,6 +41,40 @@ PSS_INTERVAL_S = 0.1
 
 
 @dataclass(frozen=True)
+class RunnerRun:
+    """Run the program through the runner waiting in the box: ``entry`` (the file or class it
+    loads) with ``args``, with the semantics of the cold command."""
+
+    entry: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Prewarmed:
+    """A runner adopted by the box, and what it is to run."""
+
+    runner: Runner
+    entry: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A program running: its pid (the keeper's, when the spawn helper stays its parent), its
+    Popen when we spawned it, the service's ends of its stdout (None when connected to another
+    run) and stderr and of the keeper's report, when its wall time started, and the CPU time
+    its process spent before that (a runner's start-up)."""
+
+    pid: int
+    proc: subprocess.Popen[bytes] | None
+    out_r: int | None
+    err_r: int
+    result_r: int
+    started_at: float
+    cpu_before_ns: int = 0
+
+
+@dataclass(frozen=True)
 class ZygoteRun:
     """Start a run from ``zygote``: its program ``main`` with ``args`` (in-process, with the
     semantics of the cold command)."""
@@ -58,6 +93,7 @@ async def run(
     stdin_fd: int | None = None,
     stdout_fd: int | None = None,
     zygote: ZygoteRun | None = None,
+    prewarmed: Prewarmed | None = None,
 ) -> Outcome:
     """Run ``spec`` to completion and report what happened.
 
@@ -77,9 +113,14 @@ async def run(
     runs ends, the other reads end-of-file or gets EPIPE instead of waiting on a descriptor the
     service still holds. A stdout so connected is not captured (the Outcome's is empty) and not
     counted in the output limit. With ``zygote``, the program is forked from that zygote
-    (``spec.argv`` is what would run cold) while it is up, and started cold otherwise.
+    (``spec.argv`` is what would run cold) while it is up, and started cold otherwise. With
+    ``prewarmed``, its runner (started ahead with ``spec``'s setup) runs the program, and the
+    wall time starts at the go signal; ``cpu_time_ms`` (and the CPU limit) leave out what the
+    runner spent before it. A runner that declines is killed and the program starts cold.
     """
-    supervisor = _Supervisor(spec, plan=plan, helper=helper, scanner=scanner, zygote=zygote)
+    supervisor = _Supervisor(
+        spec, plan=plan, helper=helper, scanner=scanner, zygote=zygote, prewarmed=prewarmed
+    )
     return await supervisor.run(stdin_fd=stdin_fd, stdout_fd=stdout_fd)
 
 
@@ -100,8 +141,10 @@ class _Supervisor:
         helper: SpawnHelper,
         scanner: UsageScanner | None,
         zygote: ZygoteRun | None,
+        prewarmed: Prewarmed | None,
     ) -> None:
         self.spec = spec
+        self.prewarmed = prewarmed
         self.plan = plan
         self.helper = helper
         self.scanner = scanner
@@ -118,9 +161,44 @@ class _Supervisor:
         # The last proportional-set-size reading: (effective KB, rss_kb then, when).
         self.pss: tuple[int, int, float] | None = None
         self.peak_effective_kb = 0
+        # A runner's CPU time before the go signal (0 for a run started cold).
+        self.cpu_before_ms = 0.0
 
     async def run(self, *, stdin_fd: int | None, stdout_fd: int | None) -> Outcome:
-        loop = asyncio.get_running_loop()
+        oom_kills_before = _oom_kills()
+        started = None
+        if self.prewarmed is not None:
+            if stdin_fd is None and stdout_fd is None:
+                started = await self._start_prewarmed(self.prewarmed)
+            else:
+                self.prewarmed.runner.kill()  # connected to another run: cold (box reaps it)
+        if started is None:
+            started = await self._start_cold(stdin_fd=stdin_fd, stdout_fd=stdout_fd)
+        return await self._supervise(started, oom_kills_before=oom_kills_before)
+
+    async def _start_prewarmed(self, prewarmed: "Prewarmed") -> "_Started | None":
+        """Hand the program to the runner waiting in the box; its wall time starts at the go
+        signal. None when it declined (killed and reaped): start it cold."""
+        started_at = time.monotonic()
+        handover = await prewarmed.runner.go(
+            prewarmed.entry,
+            prewarmed.args,
+            stdin=self.spec.stdin,
+            deadline=started_at + self.limits.wall_time_ms / 1000,
+        )
+        if handover is None:
+            return None
+        return _Started(
+            pid=handover.proc.pid,
+            proc=handover.proc,
+            out_r=handover.stdout_r,
+            err_r=handover.stderr_r,
+            result_r=handover.result_r,
+            started_at=started_at,
+            cpu_before_ns=handover.cpu_before_ns,
+        )
+
+    async def _start_cold(self, *, stdin_fd: int | None, stdout_fd: int | None) -> "_Started":
         # The child's descriptors (made here, or handed over by the caller): closed once it
         # started. Taken before the first await, so a handed-over one is never left open.
         ours = [fd for fd in (stdin_fd, stdout_fd) if fd is not None]
@@ -133,8 +211,7 @@ class _Supervisor:
             ours.append(stdout_fd)
         err_r, err_w = os.pipe()
         result_r, result_w = os.pipe()
-        oom_kills_before = _oom_kills()
-        started = time.monotonic()
+        started_at = time.monotonic()
         try:
             pid, proc = await self._start(stdin_fd, stdout_fd, err_w, result_w)
         except BaseException:
@@ -145,13 +222,21 @@ class _Supervisor:
         finally:
             for fd in (*ours, err_w, result_w):
                 os.close(fd)
+        return _Started(
+            pid=pid, proc=proc, out_r=out_r, err_r=err_r, result_r=result_r, started_at=started_at
+        )
+
+    async def _supervise(self, started: "_Started", *, oom_kills_before: int) -> Outcome:
+        loop = asyncio.get_running_loop()
+        pid, proc, result_r = started.pid, started.proc, started.result_r
         self.pid = pid
+        self.cpu_before_ms = started.cpu_before_ns / 1e6
         sampler = self.sampler = TreeSampler(pid, identity=self.identity, scanner=self.scanner)
         if self.scanner is not None and self.identity is not None and self.plan.unshare_flags:
             # In a network namespace of its own, its sockets are measured there.
             self.scanner.enter_namespace(self.identity.uid, pid)
-        stdout = _Stream(out_r) if out_r is not None else None
-        stderr = _Stream(err_r)
+        stdout = _Stream(started.out_r) if started.out_r is not None else None
+        stderr = _Stream(started.err_r)
         streams = (stdout, stderr) if stdout is not None else (stderr,)
         pidfd = os.pidfd_open(pid)
         exited: asyncio.Future[None] = loop.create_future()
@@ -160,12 +245,12 @@ class _Supervisor:
             loop.add_reader(pidfd, _resolve, exited)
             for stream in streams:
                 self._start_reading(loop, stream)
-            wall_deadline = started + self.limits.wall_time_ms / 1000
+            wall_deadline = started.started_at + self.limits.wall_time_ms / 1000
             await self._watch(exited, wall_deadline)
             status, rusage = await _reap(pid, proc)
             reaped = True
             ended = self.killed_at if self.killed_at is not None else time.monotonic()
-            wall_ms = int((ended - started) * 1000)
+            wall_ms = int((ended - started.started_at) * 1000)
             await self._check_held_at_exit()
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
@@ -190,7 +275,8 @@ class _Supervisor:
                 await _reap(pid, proc)
                 await self._end_tree()
 
-        rusage_cpu_ms = int((rusage.ru_utime + rusage.ru_stime) * 1000)
+        # A runner's CPU time before the go signal was its start-up, not the program's.
+        cpu_ms = max((rusage.ru_utime + rusage.ru_stime) * 1000, sampler.cpu_time_ms)
         signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         if self.pss is not None:  # shared pages counted once near the limit: that decides
             memory_kb = max(self.peak_effective_kb, program_peak_kb or 0)
@@ -203,7 +289,7 @@ class _Supervisor:
             stderr=b"".join(stderr.chunks),
             stdout_truncated=stdout.truncated if stdout is not None else False,
             stderr_truncated=stderr.truncated,
-            cpu_time_ms=max(rusage_cpu_ms, sampler.cpu_time_ms),
+            cpu_time_ms=max(0, int(cpu_ms - self.cpu_before_ms)),
             wall_time_ms=wall_ms,
             memory_kb=memory_kb,
             killed_for=self.killed_for,
@@ -276,7 +362,7 @@ class _Supervisor:
     async def _limit_passed(self) -> KillReason | None:
         assert self.sampler is not None
         sampler = self.sampler
-        if sampler.cpu_time_ms > self.limits.cpu_time_ms:
+        if sampler.cpu_time_ms - self.cpu_before_ms > self.limits.cpu_time_ms:
             return KillReason.CPU_TIME_LIMIT
         if await self._memory_kb_now() > self.limits.memory_kb:
             return KillReason.MEMORY_LIMIT

@@ -230,3 +230,36 @@ def test_a_resident_announcing_a_frame_past_the_cap_is_killed_unread(
     assert failure.reason == KillReason.OUTPUT_LIMIT
     assert "1073741824 bytes" in str(failure)
     assert os.listdir(runs_dir) == []
+
+
+def test_a_box_gets_the_uid_of_a_runner_spawned_while_it_waited(
+    runs_dir: Path, tmp_path: Path
+) -> None:
+    """1. A sandbox with one run uid. 2. A runner (a process that only waits) is being spawned
+    in that uid when a box asks for one. Expected: once the runner is spawned, the box ends it
+    and gets the uid after its cleanup, within seconds, not never; the runner's owner is told
+    it was lost; the box's run works; nothing is left in the runs directory."""
+    sandbox = open_sandbox(runs_dir, tmp_path / "helper", pool_size=1)
+    waiter = (PYTHON, "-c", "import time; time.sleep(60)")
+
+    async def scenario() -> tuple[int, int]:
+        lost: list[object] = []
+        starting = asyncio.create_task(
+            sandbox.start_runner(lambda tmp: waiter, limits=LIMITS, env={}, on_lost=lost.append)
+        )
+        # One turn of the loop: the runner takes the uid and awaits its spawn.
+        await asyncio.sleep(0)
+        assert sandbox.pool is not None and sandbox.pool.free == 0
+
+        async def run_in_a_box() -> int:
+            async with sandbox.box({}) as box:
+                outcome = await box.run((PYTHON, "-c", "print('ok')"), limits=LIMITS)
+                return outcome.exit_code or 0
+
+        exit_code = await asyncio.wait_for(run_in_a_box(), timeout=30)
+        assert await starting is not None
+        await sandbox.close()
+        return exit_code, len(lost)
+
+    assert asyncio.run(scenario()) == (0, 1)
+    assert os.listdir(runs_dir) == []

@@ -5,12 +5,29 @@ import re
 
 from executor.languages.java.compile_server import decode_response, encode_request, server_files
 from executor.languages.java.naming import java_file_name, java_main_class
+from executor.languages.java.runner import MAIN_CLASS as RUNNER_CLASS
+from executor.languages.java.runner import build_runner
 from executor.languages.java.toolchain import find_java, probe_java
-from executor.languages.plan import LanguagePlan, MemoryStrategy, WarmServerPlan
+from executor.languages.plan import LanguagePlan, MemoryStrategy, RunnerPlan, WarmServerPlan
 
 # Flags shared by javac's and the program's JVM: one GC thread, no hsperfdata file in /tmp, the
 # default class-data-sharing archive when present.
 JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xshare:auto", "-XX:ActiveProcessorCount=1")
+# The program's JVM: its heap capped by -Xmx, and an OutOfMemoryError ends it instead of being
+# caught and ignored. The JVM's own messages (warnings, "Terminating due to
+# ...OutOfMemoryError", the unified log's "Failed to start thread") go to stderr, never into
+# the program's output. Its temporary files go to /tmp whatever TMPDIR says; a run may write
+# only in its own directory. A runner has the same flags.
+RUN_FLAGS = (
+    "{interpreter}",
+    *JVM_FLAGS,
+    "-Xmx{heap_mb}m",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-XX:+DisplayVMOutputToStderr",
+    "-Xlog:disable",
+    "-Xlog:all=warning:stderr",
+    "-Djava.io.tmpdir={tmp_dir}",
+)
 # Compiles the warm server does before it answers that it is ready, beyond its first one. The
 # first compile in a JVM costs ten times a warm one and is paid before the server is ready; each
 # further one would delay the ready answer, and with it the first submissions, which wait for a
@@ -57,25 +74,7 @@ def java_plan() -> LanguagePlan:
             ".",
             "{sources}",
         ),
-        run_argv=(
-            "{interpreter}",
-            *JVM_FLAGS,
-            "-Xmx{heap_mb}m",
-            "-XX:+ExitOnOutOfMemoryError",
-            # The JVM's own messages (warnings, "Terminating due to ...OutOfMemoryError", the
-            # unified log's "Failed to start thread") go to stderr, never into the program's
-            # output.
-            "-XX:+DisplayVMOutputToStderr",
-            "-Xlog:disable",
-            "-Xlog:all=warning:stderr",
-            # The JVM's temporary files go to /tmp whatever TMPDIR says; a run may write only
-            # in its own directory.
-            "-Djava.io.tmpdir={tmp_dir}",
-            "-cp",
-            ".",
-            "{main_class}",
-            "{args}",
-        ),
+        run_argv=(*RUN_FLAGS, "-cp", ".", "{main_class}", "{args}"),
         memory_strategy=MemoryStrategy.HEAP_FLAG,
         # Measured: a hello world maps 0.7 GB (Node) and 2.7 GB (Java, 40 threads, -Xmx192m);
         # four Node workers 3.4 GB.
@@ -112,5 +111,11 @@ def java_plan() -> LanguagePlan:
             decode_response=decode_response,
             warm_up_sources={"Main.java": WARM_UP_SOURCE},
             warm_up_compiles=WARM_UP_COMPILES,
+        ),
+        # The runner is on the boot class path: the class path stays the program's ".".
+        runner=RunnerPlan(
+            argv=(*RUN_FLAGS, "-Xbootclasspath/a:{runner}", "-cp", ".", RUNNER_CLASS),
+            entry="{main_class}",
+            build=build_runner,
         ),
     )

@@ -1,10 +1,14 @@
 """Node.js: V8 capped by --max-old-space-size (its address-space reservations are far too big
-for RLIMIT_AS)."""
+for RLIMIT_AS); runs handed to a runner started ahead (runner.js)."""
 
 import re
+from importlib import resources
 
-from executor.languages.plan import LanguagePlan, MemoryStrategy
+from executor.languages.plan import LanguagePlan, MemoryStrategy, RunnerPlan, Toolchain
 from executor.languages.toolchain import candidates
+
+# Node's own options, before the entry file: a runner has the same, plus its preload module.
+NODE_FLAGS = ("{interpreter}", "--max-old-space-size={heap_mb}")
 
 
 def find_node() -> list[str]:
@@ -18,7 +22,7 @@ def node_plan() -> LanguagePlan:
         aliases=("javascript", "js", "nodejs"),
         source_suffix=".js",
         default_main="main.js",
-        run_argv=("{interpreter}", "--max-old-space-size={heap_mb}", "{main}", "{args}"),
+        run_argv=(*NODE_FLAGS, "{main}", "{args}"),
         # Parses the entry file as `node` would run it (CommonJS or ES module) and runs nothing;
         # after `--` a file name is never read as an option.
         check_argv=("{interpreter}", "--check", "--", "{main}"),
@@ -31,4 +35,17 @@ def node_plan() -> LanguagePlan:
         process_limit_markers=(re.compile(r"EAGAIN|Resource temporarily unavailable"),),
         self_test_source="console.log('hello');\nconsole.error(process.versions.node);\n",
         find_binaries=find_node,
+        # Node reads the entry file's name before the preload module runs: a runner serves
+        # main.js (what `code` is saved as); another entry file starts cold.
+        runner=RunnerPlan(
+            argv=(*NODE_FLAGS, "--require", "{runner}", "{main}"),
+            entry="{main}",
+            build=runner_script,
+            main="main.js",
+        ),
     )
+
+
+def runner_script(toolchain: Toolchain, cache_dir: str) -> str:
+    """The runner's preload module (runner.js in this package), read by the runs' uids."""
+    return str(resources.files("executor.languages.node") / "runner.js")

@@ -1,0 +1,76 @@
+'use strict';
+// The Node runner (executor/sandbox/runner.py has the protocol). Started as
+//     node --max-old-space-size=H --require <this file> main.js CONTROL STATUS
+// it is a preload module: Node has started and prepared the main module's run (process.argv[1]
+// is <box>/main.js), and runs it as soon as this returns, from its own entry point, as
+// `node main.js` would: CommonJS or ES module, require.main, stack traces, exit codes, the
+// uncaught exception and unhandled rejection handlers. Here it only waits for the go signal,
+// then puts back what a fresh `node main.js ARGS` has: process.argv, process.execArgv, no
+// trace of itself in require.cache, no descriptor of its own.
+const fs = require('fs');
+const path = require('path');
+const { isMainThread } = require('worker_threads');
+
+const INT = 4;
+
+function readExactly(fd, size) {
+  const buffer = Buffer.alloc(size);
+  let done = 0;
+  while (done < size) {
+    let read;
+    try {
+      read = fs.readSync(fd, buffer, done, size - done, null);
+    } catch (error) {
+      if (error.code === 'EAGAIN' || error.code === 'EINTR') continue;
+      return null;
+    }
+    if (read === 0) return null;
+    done += read;
+  }
+  return buffer;
+}
+
+function readFrame(fd) {
+  const header = readExactly(fd, INT);
+  if (header === null) return null;
+  const items = [];
+  for (let count = header.readUInt32BE(0); count > 0; count--) {
+    const length = readExactly(fd, INT);
+    const item = length === null ? null : readExactly(fd, length.readUInt32BE(0));
+    if (item === null) return null;
+    items.push(item.toString('utf8'));
+  }
+  return items;
+}
+
+function run() {
+  const control = Number(process.argv[process.argv.length - 2]);
+  const status = Number(process.argv[process.argv.length - 1]);
+  fs.writeSync(status, 'r');
+  const frame = readFrame(control);
+  if (frame === null || frame.length === 0) process.exit(0); // the service is gone
+  const [entry, ...args] = frame;
+  if (entry !== path.basename(process.argv[1])) {
+    fs.writeSync(status, 'c'); // started for another entry file: the service runs it cold
+    process.exit(0);
+  }
+  process.argv.splice(2, process.argv.length - 2, ...args);
+  forgetMe();
+  fs.writeSync(status, 'g');
+  fs.closeSync(control);
+  fs.closeSync(status);
+}
+
+// What a fresh `node main.js` has: no preload option, no trace of this module.
+function forgetMe() {
+  const preload = process.execArgv.indexOf('--require');
+  if (preload >= 0 && process.execArgv[preload + 1] === __filename) {
+    process.execArgv.splice(preload, 2);
+  }
+  delete require.cache[__filename];
+}
+
+// Worker threads run the preload modules too (and inherit the option): there it only forgets
+// itself.
+if (isMainThread) run();
+else forgetMe();

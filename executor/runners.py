@@ -1,0 +1,322 @@
+"""Runners started ahead (#11): for each language whose plan has a runner, interpreters waiting
+in idle uid slots of the sandbox, each holding the memory of a run in the admission's budget.
+A submission with their limits adopts one and takes its hold over; one that cannot fit beside
+them ends idle ones; after each run a new one is started in the background, only while no
+submission waits, and at the lowest CPU priority (as every run)."""
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+from executor.admission import Admission
+from executor.languages.plan import RunnerPlan, expand_argv, heap_mb_for
+from executor.languages.registry import Runtime
+from executor.sandbox import ResourceLimits, Runner, RunnerState, Sandbox, SpawnError, same_setup
+from executor.settings import Settings
+from executor.submission import Submission, resolve_limits
+from executor.wire import Limits
+
+log = logging.getLogger("executor")
+
+# Runners kept per language: at most this many; and of all languages together, one fewer than
+# the pool's uids (one is left for runs of other languages or limits).
+MOST_RUNNERS_PER_LANGUAGE = 2
+# A runner is used only while the CPU time it spent before its go signal (start-up, and the
+# interpreter's own background work while idle) is below this: the program's RLIMIT_CPU
+# backstop, 1 to 2 s above its limit, comes that much sooner. An older one is replaced.
+MOST_STARTUP_CPU_MS = 500
+# How long a runner may take to become ready, at the lowest priority on a busy replica.
+READY_TIMEOUT_S = 120.0
+# After a runner fails to start, its language waits this long (doubling, up to the most).
+FIRST_RETRY_S = 1.0
+LAST_RETRY_S = 300.0
+# How often idle runners are looked at when nothing else happens (their CPU time grows).
+CHECK_INTERVAL_S = 60.0
+
+
+@dataclass
+class _Language:
+    """One language's runners: how they start, under which limits, how many are wanted."""
+
+    runtime: Runtime
+    plan: RunnerPlan
+    limits: ResourceLimits
+    target: int
+    program: str = ""  # the plan's built runner program ({runner}), once built
+    runners: list[Runner] = field(default_factory=list)
+    failures: int = 0
+    retry_at: float = 0.0
+
+
+class Claim:
+    """A submission's claim on an idle runner of its language (an admission.Adoption): when
+    the submission is let in, it takes over one that is ready, with that runner's hold.
+    ``runner`` is then the one taken (the pipeline adopts it into its box); ``close`` when the
+    submission is done gives back one taken but not adopted."""
+
+    def __init__(self, pool: "RunnerPool", language: _Language) -> None:
+        self._pool = pool
+        self._language = language
+        self.runner: Runner | None = None
+
+    def held_kb(self) -> int:
+        return self._language.limits.memory_kb if self._pool.usable(self._language) else 0
+
+    def take(self) -> None:
+        runner = self._pool.usable(self._language)
+        if runner is None:
+            raise RuntimeError("no runner to take: held_kb() said there was one")
+        runner.take()
+        self._pool.taken(runner)
+        self.runner = runner
+
+    def close(self) -> None:
+        if self.runner is not None and self.runner.state is RunnerState.TAKEN:
+            self.runner.lose()  # let in, then failed before its box adopted the runner
+        self._pool.wake()
+
+
+class RunnerPool:
+    """The runners of this replica (see the module docstring). ``start`` builds each
+    language's runner program and keeps the runners topped up until ``close``."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        admission: Admission,
+        *,
+        settings: Settings,
+        runtimes: list[Runtime],
+    ) -> None:
+        self.sandbox = sandbox
+        self.admission = admission
+        self.settings = settings
+        with_runners = [r for r in runtimes if r.plan.runner is not None]
+        pool_size = sandbox.pool.size if sandbox.pool is not None else admission.concurrency
+        target = max(
+            1, min(MOST_RUNNERS_PER_LANGUAGE, (pool_size - 1) // max(1, len(with_runners)))
+        )
+        # All languages' runners together: one uid of the pool is left for other runs (with a
+        # pool of one uid, no runner).
+        self._most = pool_size - 1
+        self._languages: dict[str, _Language] = {}
+        for runtime in with_runners:
+            assert runtime.plan.runner is not None
+            self._languages[runtime.language] = _Language(
+                runtime=runtime,
+                plan=runtime.plan.runner,
+                limits=_default_limits(runtime, settings=settings),
+                target=target,
+            )
+        # The runners whose admission hold is still the pool's (not taken over by a run).
+        self._holding: dict[Runner, _Language] = {}
+        self._of: dict[Runner, _Language] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._waiting: set[asyncio.Task[None]] = set()  # runners' readiness, watched
+        self._closing = False
+        # Runners of each language that died (or hung starting) before serving a run.
+        self.restarts: dict[str, int] = dict.fromkeys(self._languages, 0)
+        admission.set_reclaimer(self._reclaim)
+        sandbox.uid_listeners.append(self.wake)
+
+    def start(self) -> None:
+        """Build the runner programs and keep the runners topped up, in the background."""
+        if self._languages and self._task is None:
+            self._task = asyncio.create_task(self._keep_up())
+
+    async def close(self) -> None:
+        """Stop starting runners (the sandbox ends those left when it closes)."""
+        self._closing = True
+        for task in [*self._waiting, *([self._task] if self._task is not None else [])]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def wake(self) -> None:
+        """Look again whether a runner should start (a uid came back, a run ended)."""
+        self._wake.set()
+
+    def claim(self, submission: Submission) -> Claim | None:
+        """A claim for ``submission`` if a runner could run it exactly as the cold command:
+        its language has runners, it is not judged, its entry file is the one the runners
+        were started for (if they need one), and its limits give the runners' setup."""
+        language = self._languages.get(submission.runtime.language)
+        if language is None or not language.program or submission.judging is not None:
+            return None
+        if language.plan.main is not None and submission.main != language.plan.main:
+            return None
+        if not same_setup(language.limits, submission.limits):
+            return None
+        return Claim(self, language)
+
+    def usable(self, language: _Language) -> Runner | None:
+        """An idle runner of ``language`` fit to take a run now (one that spent too much CPU
+        time while waiting is ended on the way)."""
+        for runner in list(language.runners):
+            if runner.state is not RunnerState.IDLE:
+                continue
+            spent_ns = runner.cpu_time_ns()
+            if spent_ns is not None and spent_ns <= MOST_STARTUP_CPU_MS * 1_000_000:
+                return runner
+            log.info("%s runner %d spent %s ns waiting: replacing it", language.runtime.language,
+                     runner.pid, spent_ns)  # fmt: skip
+            runner.lose()
+        return None
+
+    def taken(self, runner: Runner) -> None:
+        """A submission took ``runner`` over, with its hold: it is no longer the pool's."""
+        self._holding.pop(runner, None)
+        language = self._of.pop(runner, None)
+        if language is not None:
+            language.runners.remove(runner)
+
+    def describe(self) -> list[dict[str, object]]:
+        """Each runner not yet adopted, for /info: language, uid, pid, state."""
+        return [
+            {
+                "language": language.runtime.language,
+                "uid": runner.uid,
+                "pid": runner.pid,
+                "state": runner.state.value,
+            }
+            for language in self._languages.values()
+            for runner in language.runners
+        ]
+
+    async def _keep_up(self) -> None:
+        for name, language in self._languages.items():
+            try:
+                language.program = await asyncio.to_thread(
+                    language.plan.build, language.runtime.toolchain, self.settings.helper_dir()
+                )
+            except OSError as exc:
+                log.warning("%s: no runners (%s); its runs start cold", name, exc)
+        while not self._closing:
+            self._wake.clear()
+            for language in self._languages.values():
+                while language.program and self._wants(language):
+                    if not await self._start_one(language):
+                        break
+            self._replace_old_ones()
+            retries = [lang.retry_at for lang in self._languages.values() if lang.failures]
+            timeout = min([CHECK_INTERVAL_S, *(t - time.monotonic() for t in retries)])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.01, timeout))
+
+    def _wants(self, language: _Language) -> bool:
+        """Whether one more runner of ``language`` should start now: it has fewer than it
+        wants (and all languages fewer than the pool's uids less one), no submission waits, a
+        uid is free, and it is not waiting after a failure."""
+        pool = self.sandbox.pool
+        return (
+            len(language.runners) < language.target
+            and len(self._of) < self._most
+            and self.admission.waiting == 0
+            and (pool is None or pool.free > 0)
+            and time.monotonic() >= language.retry_at
+            and not self._closing
+        )
+
+    async def _start_one(self, language: _Language) -> bool:
+        """Start one runner of ``language``, holding its memory; False when it cannot now."""
+        limits = language.limits
+        if not self.admission.hold_idle(limits.memory_kb):
+            return False
+        runtime = language.runtime
+        try:
+            runner = await self.sandbox.start_runner(
+                lambda tmp_dir: expand_argv(
+                    language.plan.argv,
+                    toolchain=runtime.toolchain,
+                    main=language.plan.main or runtime.plan.default_main,
+                    heap_mb=heap_mb_for(limits.memory_kb),
+                    tmp_dir=tmp_dir,
+                    runner=language.program,
+                ),
+                limits=limits,
+                env=runtime.plan.env,
+                on_lost=self._lost,
+            )
+        except SpawnError as exc:
+            self.admission.release_idle(limits.memory_kb)
+            self._failed(language, f"cannot start: {exc}")
+            return False
+        if runner is None:
+            self.admission.release_idle(limits.memory_kb)
+            return False
+        language.runners.append(runner)
+        self._of[runner] = language
+        self._holding[runner] = language
+        waiting = asyncio.create_task(self._until_ready(runner, language))
+        self._waiting.add(waiting)
+        waiting.add_done_callback(self._waiting.discard)
+        return True
+
+    async def _until_ready(self, runner: Runner, language: _Language) -> None:
+        if await runner.wait_ready(timeout_s=READY_TIMEOUT_S):
+            spent_ns = runner.cpu_time_ns()
+            if spent_ns is not None and spent_ns > MOST_STARTUP_CPU_MS * 1_000_000:
+                # Never usable: starting more at once would only burn CPU; back off instead.
+                runner.lose()
+                self._failed(language, f"its start-up took {spent_ns // 1_000_000} ms of CPU")
+                return
+            language.failures = 0
+            return
+        if runner.state is RunnerState.STARTING:
+            runner.died = True  # hung while starting: as good as dead
+            runner.lose()
+            self._failed(language, f"not ready within {READY_TIMEOUT_S:.0f} s")
+
+    def _lost(self, runner: Runner) -> None:
+        """A runner ended before a run adopted it: give its hold back, start another."""
+        language = self._of.pop(runner, None)
+        if language is None:
+            return
+        with contextlib.suppress(ValueError):
+            language.runners.remove(runner)
+        if runner.died and not self._closing:
+            self.restarts[language.runtime.language] += 1
+        if self._holding.pop(runner, None) is not None:
+            self.admission.release_idle(language.limits.memory_kb)
+        if runner.ready_at is None and not self._closing:
+            self._failed(language, "it ended while starting")
+        self.wake()
+
+    def _failed(self, language: _Language, why: str) -> None:
+        language.failures += 1
+        delay = min(LAST_RETRY_S, FIRST_RETRY_S * 2 ** (language.failures - 1))
+        language.retry_at = time.monotonic() + delay
+        log.warning("%s runner: %s; trying again in %.0f s", language.runtime.language, why, delay)
+
+    def _reclaim(self, memory_kb: int) -> int:
+        """End idle (or starting) runners, youngest first, until their holds reach
+        ``memory_kb``; return what they held (the admission drops it)."""
+        freed = 0
+        candidates = sorted(
+            (r for r in self._holding if r.state in (RunnerState.STARTING, RunnerState.IDLE)),
+            key=lambda r: r.started_at,
+            reverse=True,
+        )
+        for runner in candidates:
+            if freed >= memory_kb:
+                break
+            freed += self._holding.pop(runner).limits.memory_kb
+            runner.lose()
+        return freed
+
+    def _replace_old_ones(self) -> None:
+        """End idle runners that spent too much CPU time waiting (usable() says which)."""
+        for language in self._languages.values():
+            for runner in list(language.runners):
+                if runner.state is RunnerState.IDLE:
+                    spent_ns = runner.cpu_time_ns()
+                    if spent_ns is None or spent_ns > MOST_STARTUP_CPU_MS * 1_000_000:
+                        runner.lose()
+
+
+def _default_limits(runtime: Runtime, *, settings: Settings) -> ResourceLimits:
+    """The limits a request that sets none gets (the operator's defaults): a runner's."""
+    return resolve_limits(Limits(), plan=runtime.plan, settings=settings)

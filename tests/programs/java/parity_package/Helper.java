@@ -1,0 +1,7 @@
+package app;
+
+class Helper {
+    void fail() {
+        throw new UnsupportedOperationException("from a packaged helper");
+    }
+}

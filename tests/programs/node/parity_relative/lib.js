@@ -1,0 +1,3 @@
+const path = require("path");
+exports.where = () => path.basename(__filename);
+exports.mainSeen = () => require.main === module.parent;

@@ -1,0 +1,57 @@
+"""Runners started ahead (executor/runners.py) against a real service: one that dies while
+waiting is replaced and counted in /metrics; the pool and its memory hold show in /info."""
+
+import os
+import signal
+from pathlib import Path
+
+from tests.support import start_service, wait_for
+from tests.test_metrics import scrape
+
+RUNNER_READY_TIMEOUT_S = 120
+
+
+def idle_runners(info: dict, language: str) -> list[int]:
+    return [
+        r["pid"]
+        for r in info["prewarm"]["runners"]
+        if r["language"] == language and r["state"] == "idle"
+    ]
+
+
+def test_a_runner_that_dies_while_waiting_is_replaced_and_counted(tmp_path: Path) -> None:
+    """1. Start a service offering Node, with runners. 2. Once a runner waits, kill it
+    (SIGKILL, as root). 3. Run a hello world once another runner waits. Expected: the idle
+    runner's memory held in the admission's budget while it waits; after the kill, another
+    runner (a new pid) waits; executor_prewarm_restarts_total counts 1 for node; the hello
+    world comes from a runner and is correct."""
+    env = {"EXECUTOR_LANGUAGES": "node", "EXECUTOR_PREWARM": "true"}
+    with start_service(tmp_path, env) as service:
+        first: list[int] = []
+        wait_for(
+            lambda: first.extend(idle_runners(service.info(), "node")) or first,
+            timeout_s=RUNNER_READY_TIMEOUT_S,
+            what="a node runner",
+        )
+        info = service.info()
+        assert info["load"]["memory_idle_mb"] > 0, info["load"]
+        assert scrape(service)[("executor_prewarm_restarts_total", (("language", "node"),))] == 0
+        before = set(idle_runners(info, "node"))
+        os.kill(first[0], signal.SIGKILL)
+        restarts = ("executor_prewarm_restarts_total", (("language", "node"),))
+        wait_for(
+            lambda: scrape(service)[restarts] == 1,
+            timeout_s=RUNNER_READY_TIMEOUT_S,
+            what="the runner's death counted",
+        )
+        second: list[int] = []
+        wait_for(
+            lambda: second.extend(set(idle_runners(service.info(), "node")) - before) or second,
+            timeout_s=RUNNER_READY_TIMEOUT_S,
+            what="a new node runner",
+        )
+        waiting = set(idle_runners(service.info(), "node"))
+        result = service.execute({"language": "node", "code": "console.log('hello')"})
+        assert (result["status"], result["stdout"]) == ("ok", "hello\n"), result
+        # A runner served it: one of those waiting is gone (a runner serves one run).
+        assert waiting - set(idle_runners(service.info(), "node")), waiting
