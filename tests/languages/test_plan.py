@@ -1,7 +1,13 @@
 """LanguagePlan helpers: argv templates expanded, heap caps and address-space limits derived."""
 
+import os
+import stat
+from importlib import resources
+from pathlib import Path
+
 import pytest
 
+from executor.languages.node.plan import runner_script
 from executor.languages.plan import Toolchain, expand_argv, heap_mb_for
 from executor.languages.registry import all_plans
 
@@ -83,3 +89,17 @@ def test_every_plan_template_expands() -> None:
             expand_argv(
                 template, toolchain=toolchain, main="m", main_class="M", heap_mb=16, tmp_dir="/t"
             )
+
+
+def test_nodes_runner_module_is_copied_where_the_runs_can_read_it(tmp_path: Path) -> None:
+    """The package may be out of the runs' reach (under /root, mode 0700; under /tmp, which a
+    run with a mount namespace sees as its own): the runner's preload module is read from the
+    cache directory, readable by all, the same file for every start of one version."""
+    toolchain = Toolchain(interpreter="/usr/bin/node", version="20")
+    first = runner_script(toolchain, str(tmp_path / "cache"))
+    again = runner_script(toolchain, str(tmp_path / "cache"))
+    assert first == again and Path(first).parent == tmp_path / "cache"
+    packaged = resources.files("executor.languages.node") / "runner.js"
+    assert Path(first).read_bytes() == packaged.read_bytes()
+    assert stat.S_IMODE(os.stat(first).st_mode) == 0o644
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [Path(first).name]

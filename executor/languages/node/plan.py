@@ -1,7 +1,11 @@
 """Node.js: V8 capped by --max-old-space-size (its address-space reservations are far too big
 for RLIMIT_AS); runs handed to a runner started ahead (runner.js)."""
 
+import contextlib
+import hashlib
+import os
 import re
+import tempfile
 from importlib import resources
 
 from executor.languages.plan import LanguagePlan, MemoryStrategy, RunnerPlan, Toolchain
@@ -47,5 +51,23 @@ def node_plan() -> LanguagePlan:
 
 
 def runner_script(toolchain: Toolchain, cache_dir: str) -> str:
-    """The runner's preload module (runner.js in this package), read by the runs' uids."""
-    return str(resources.files("executor.languages.node") / "runner.js")
+    """The runner's preload module: runner.js of this package, copied (once per version) into
+    ``cache_dir``, where the runs' uids can read it. The package itself may be out of their
+    reach: under /root (mode 0700), or under /tmp, which a run with a mount namespace sees as
+    its own."""
+    source = (resources.files("executor.languages.node") / "runner.js").read_bytes()
+    target = os.path.join(cache_dir, f"node-runner-{hashlib.sha256(source).hexdigest()[:16]}.js")
+    if os.path.isfile(target):
+        return target
+    os.makedirs(cache_dir, mode=0o755, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(prefix=".node-runner-", suffix=".js", dir=cache_dir)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(source)
+        os.chmod(scratch, 0o644)
+        os.replace(scratch, target)  # atomic: a concurrent start sees none or all of it
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(scratch)
+        raise
+    return target
