@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from executor.answers import ABORT_KEY, AnswerBudget, AnswerSender
 from executor.api import ROUTES
 from executor.auth import ApiKeyMiddleware, ApiKeys
-from executor.compat import judge0, piston
+from executor.compat.routes import ROUTES as PEER_ROUTES
 from executor.errors import ExecutorError
 from executor.idempotency import IdempotencyStore
 from executor.metrics import Metrics, ServiceState
@@ -116,8 +116,6 @@ def create_app(settings: Settings) -> ExecutorApp:
                 "API keys: none set (EXECUTOR_API_KEYS): the service is OPEN to anyone "
                 "who reaches it"
             )
-        # The Judge0 API's submissions kept for polling, and its background runs.
-        app.state.judge0 = judge0.Judge0Submissions(service)
         discovery = asyncio.create_task(service.discover())
         try:
             yield
@@ -125,7 +123,9 @@ def create_app(settings: Settings) -> ExecutorApp:
             discovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await discovery
-            await app.state.judge0.close()
+            # What parts made on first use (the Judge0 API's background runs) end first.
+            for close in app.state.closers:
+                await close()
             await service.shutdown()
 
     async def drain() -> None:
@@ -137,7 +137,7 @@ def create_app(settings: Settings) -> ExecutorApp:
 
     app = ExecutorApp(
         # The peers' APIs (executor/compat/) beside this service's own, on the same port.
-        routes=[*ROUTES, *piston.ROUTES, *judge0.ROUTES],
+        routes=[*ROUTES, *PEER_ROUTES],
         lifespan=lifespan,
         middleware=[
             Middleware(RequestLog, metrics=metrics),
@@ -157,6 +157,8 @@ def create_app(settings: Settings) -> ExecutorApp:
         },
     )
     app.state.settings = settings
+    closers: list[Callable[[], Awaitable[None]]] = []
+    app.state.closers = closers
     app.state.metrics = metrics
     app.state.idempotency = store
     app.state.api_keys = keys

@@ -26,7 +26,6 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from executor import __version__
 from executor.compat.judge0_catalog import (
@@ -312,6 +311,17 @@ class Judge0Submissions:
         }
 
 
+def submissions_of(request: Request) -> Judge0Submissions:
+    """This replica's Judge0 state, made on the API's first request (``app.state.judge0``);
+    the app's shutdown closes it (``app.state.closers``)."""
+    state = request.app.state
+    kept: Judge0Submissions | None = getattr(state, "judge0", None)
+    if kept is None:
+        kept = state.judge0 = Judge0Submissions(state.service)
+        state.closers.append(kept.close)
+    return kept
+
+
 def render(
     record: Mapping[str, Any], *, fields: tuple[str, ...], base64_encoded: bool
 ) -> dict[str, Any]:
@@ -373,7 +383,7 @@ def decode_submission(raw: object, *, base64_encoded: bool) -> Judge0Submission:
 
 async def create_submission(request: Request) -> JSONResponse:
     """``POST /submissions``: 201 with the token (``?wait=true``: the finished submission)."""
-    judge0: Judge0Submissions = request.app.state.judge0
+    judge0 = submissions_of(request)
     try:
         fields = requested_fields(request.query_params, default=DEFAULT_FIELDS)
         encoded = _base64_encoded(request)
@@ -392,7 +402,7 @@ async def create_submission(request: Request) -> JSONResponse:
 
 async def get_submission(request: Request) -> JSONResponse:
     """``GET /submissions/{token}``: the submission's ``fields``; 404 when unknown or expired."""
-    judge0: Judge0Submissions = request.app.state.judge0
+    judge0 = submissions_of(request)
     token = request.path_params["token"]
     try:
         fields = requested_fields(request.query_params, default=DEFAULT_FIELDS)
@@ -407,7 +417,7 @@ async def get_submission(request: Request) -> JSONResponse:
 async def create_batch(request: Request) -> JSONResponse:
     """``POST /submissions/batch``: each submission queued; 201 with a token or the errors of
     each, in order (422 when none is valid)."""
-    judge0: Judge0Submissions = request.app.state.judge0
+    judge0 = submissions_of(request)
     try:
         encoded = _base64_encoded(request)
         batch = Judge0Batch.model_validate(_json_object(await request_body(request)))
@@ -434,7 +444,7 @@ async def create_batch(request: Request) -> JSONResponse:
 async def get_batch(request: Request) -> JSONResponse:
     """``GET /submissions/batch?tokens=a,b``: ``{"submissions": [...]}``, null for a token
     unknown or expired."""
-    judge0: Judge0Submissions = request.app.state.judge0
+    judge0 = submissions_of(request)
     raw = request.headers.get("tokens") or request.query_params.get("tokens") or ""
     tokens = [t for t in raw.strip().split(",") if t]
     try:
@@ -568,30 +578,6 @@ def config_of(service: ExecutionService) -> dict[str, Any]:
         "enable_network": False,
         "disable_implicit_base64_encoding": True,
     }
-
-
-def _paths(path: str) -> tuple[str, str]:
-    return path, path + "/"
-
-
-ROUTES = [
-    Route(path, endpoint, methods=methods)
-    for paths, endpoint, methods in (
-        # /submissions/batch before /submissions/{token}, which would take "batch" for a token.
-        (_paths("/submissions/batch"), create_batch, ["POST"]),
-        (_paths("/submissions/batch"), get_batch, ["GET"]),
-        (_paths("/submissions"), create_submission, ["POST"]),
-        (_paths("/submissions/{token}"), get_submission, ["GET"]),
-        (_paths("/languages"), languages, ["GET"]),
-        (_paths("/languages/all"), languages, ["GET"]),
-        (_paths("/languages/{language_id}"), language, ["GET"]),
-        (_paths("/statuses"), statuses, ["GET"]),
-        (_paths("/about"), about, ["GET"]),
-        (_paths("/config_info"), config_info, ["GET"]),
-        (_paths("/system_info"), system_info, ["GET"]),
-    )
-    for path in paths
-]
 
 
 def _result(response: ExecuteResponse) -> dict[str, Any]:

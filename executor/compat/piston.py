@@ -17,7 +17,6 @@ import semantic_version  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from executor.compat.outcome import (
     LIMIT_STATUSES,
@@ -250,21 +249,6 @@ async def execute(request: Request) -> JSONResponse:
     if answer["compile"] is None:
         del answer["compile"]  # Piston gives a compile stage only for compiled languages
     return JSONResponse(answer)
-
-
-ROUTES = [
-    route
-    for path, endpoint, methods in (
-        ("/api/v2/runtimes", runtimes, ["GET"]),
-        ("/api/v2/execute", execute, ["POST"]),
-    )
-    # Piston answers with or without a trailing slash; a redirect would lose a POST's body
-    # with some clients.
-    for route in (
-        Route(path, endpoint, methods=methods),
-        Route(path + "/", endpoint, methods=methods),
-    )
-]
 
 
 def _names(runtime: Runtime) -> tuple[str, tuple[str, ...], str | None]:
