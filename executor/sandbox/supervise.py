@@ -242,7 +242,9 @@ class _Supervisor:
         exited: asyncio.Future[None] = loop.create_future()
         reaped = False
         try:
-            loop.add_reader(pidfd, _resolve, exited)
+            # A pidfd stays readable once the process has exited: the reader goes at the
+            # first call, or the loop would call it on every turn until the run is reaped.
+            loop.add_reader(pidfd, _resolve_once, loop, pidfd, exited)
             for stream in streams:
                 self._start_reading(loop, stream)
             wall_deadline = started.started_at + self.limits.wall_time_ms / 1000
@@ -502,6 +504,11 @@ def _oom_kills() -> int:
 def _resolve(future: asyncio.Future[None] | None) -> None:
     if future is not None and not future.done():
         future.set_result(None)
+
+
+def _resolve_once(loop: asyncio.AbstractEventLoop, fd: int, future: asyncio.Future[None]) -> None:
+    loop.remove_reader(fd)
+    _resolve(future)
 
 
 def _memfd_with(data: bytes) -> int:
