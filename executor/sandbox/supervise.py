@@ -16,7 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-from executor.sandbox.child import ChildPlan
+from executor.sandbox.child import CLONE_NEWIPC, ChildPlan
 from executor.sandbox.procfs import memory_event_files
 from executor.sandbox.reaper import kill_all_processes
 from executor.sandbox.runner import Runner
@@ -231,7 +231,12 @@ class _Supervisor:
         pid, proc, result_r = started.pid, started.proc, started.result_r
         self.pid = pid
         self.cpu_before_ms = started.cpu_before_ns / 1e6
-        sampler = self.sampler = TreeSampler(pid, identity=self.identity, scanner=self.scanner)
+        sampler = self.sampler = TreeSampler(
+            pid,
+            identity=self.identity,
+            scanner=self.scanner,
+            own_ipc_namespace=bool(self.plan.unshare_flags & CLONE_NEWIPC),
+        )
         if self.scanner is not None and self.identity is not None and self.plan.unshare_flags:
             # In a network namespace of its own, its sockets are measured there.
             self.scanner.enter_namespace(self.identity.uid, pid)
