@@ -31,15 +31,22 @@ class TreeSampler:
     apart with a uid of the run's own); ``peak_rss_kb`` the highest reading, including each
     process's own peak since exec (VmHWM), which catches a short peak between two samples;
     ``tasks`` and ``peak_tasks`` its processes and threads (what RLIMIT_NPROC counts);
-    ``held`` the scanner's latest measure.
+    ``held`` the scanner's latest measure. With ``own_ipc_namespace`` (the run unshared one),
+    System V objects are not looked for: a run's are all in its own namespace, invisible here.
     """
 
     def __init__(
-        self, pid: int, *, identity: RunIdentity | None, scanner: UsageScanner | None
+        self,
+        pid: int,
+        *,
+        identity: RunIdentity | None,
+        scanner: UsageScanner | None,
+        own_ipc_namespace: bool = False,
     ) -> None:
         self.pid = pid
         self.identity = identity
         self.scanner = scanner
+        self.own_ipc_namespace = own_ipc_namespace
         self.cpu_time_ms = 0
         self.rss_kb = 0
         self.peak_rss_kb = 0
@@ -80,7 +87,8 @@ class TreeSampler:
         its own."""
         if self.identity is None:
             return 0
-        return held_ipc_kb(self.identity) + self.held.held_memory_kb
+        ipc_kb = 0 if self.own_ipc_namespace else held_ipc_kb(self.identity)
+        return ipc_kb + self.held.held_memory_kb
 
     def _find_orphans(self) -> list[int]:
         me = os.getpid()

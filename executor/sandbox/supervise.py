@@ -16,7 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-from executor.sandbox.child import ChildPlan
+from executor.sandbox.child import CLONE_NEWIPC, ChildPlan
 from executor.sandbox.procfs import memory_event_files
 from executor.sandbox.reaper import kill_all_processes
 from executor.sandbox.runner import Runner
@@ -231,7 +231,12 @@ class _Supervisor:
         pid, proc, result_r = started.pid, started.proc, started.result_r
         self.pid = pid
         self.cpu_before_ms = started.cpu_before_ns / 1e6
-        sampler = self.sampler = TreeSampler(pid, identity=self.identity, scanner=self.scanner)
+        sampler = self.sampler = TreeSampler(
+            pid,
+            identity=self.identity,
+            scanner=self.scanner,
+            own_ipc_namespace=bool(self.plan.unshare_flags & CLONE_NEWIPC),
+        )
         if self.scanner is not None and self.identity is not None and self.plan.unshare_flags:
             # In a network namespace of its own, its sockets are measured there.
             self.scanner.enter_namespace(self.identity.uid, pid)
@@ -242,7 +247,9 @@ class _Supervisor:
         exited: asyncio.Future[None] = loop.create_future()
         reaped = False
         try:
-            loop.add_reader(pidfd, _resolve, exited)
+            # A pidfd stays readable once the process has exited: the reader goes at the
+            # first call, or the loop would call it on every turn until the run is reaped.
+            loop.add_reader(pidfd, _resolve_once, loop, pidfd, exited)
             for stream in streams:
                 self._start_reading(loop, stream)
             wall_deadline = started.started_at + self.limits.wall_time_ms / 1000
@@ -502,6 +509,11 @@ def _oom_kills() -> int:
 def _resolve(future: asyncio.Future[None] | None) -> None:
     if future is not None and not future.done():
         future.set_result(None)
+
+
+def _resolve_once(loop: asyncio.AbstractEventLoop, fd: int, future: asyncio.Future[None]) -> None:
+    loop.remove_reader(fd)
+    _resolve(future)
 
 
 def _memfd_with(data: bytes) -> int:

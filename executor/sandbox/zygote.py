@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import subprocess
 from collections.abc import Mapping
 
@@ -28,7 +29,8 @@ _OPENED = b"\0"
 class Zygote:
     """One zygote process, started by ``start`` from ``argv`` (the program, e.g.
     ``python3 -E -s -B -X utf8 zygote.py``; the library and the two descriptors are appended),
-    as root in ``env`` (nothing of the service's own). ``launch`` starts a run; a zygote that
+    as root in ``env`` (nothing of the service's own). ``launch`` starts a run in the child the
+    zygote forked ahead for it (its spare; see languages/python/zygote.py); a zygote that
     died is started again by the next ``launch`` (which meanwhile raises SpawnError: the
     caller starts the run cold)."""
 
@@ -78,16 +80,25 @@ class Zygote:
         self.starts += 1
 
     def stop(self) -> None:
-        """Kill the zygote (its runs are the service's children: they go on)."""
-        for fd in (self._request_w, self._reply_r):
-            if fd >= 0:
-                os.close(fd)
-        self._request_w = self._reply_r = -1
+        """Kill the zygote (its runs are the service's children: they go on), and reap its
+        spare, which ends as the zygote does (it reads end of file)."""
+        if self._request_w >= 0:
+            os.close(self._request_w)
+        self._request_w = -1
         if self._process is not None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.kill()
             self._process.wait()
             self._process = None
+        if self._reply_r >= 0:
+            for spare in _announced(self._reply_r):
+                # Our child once its first parent has exited; a spare still in the middle
+                # of being made (the zygote killed then) is the only one not reaped here.
+                with contextlib.suppress(ChildProcessError, ProcessLookupError):
+                    os.kill(spare, signal.SIGKILL)
+                    os.waitpid(spare, 0)
+            os.close(self._reply_r)
+        self._reply_r = -1
 
     async def launch(
         self,
@@ -130,9 +141,21 @@ class Zygote:
                 except (OSError, EOFError) as exc:
                     self.stop()
                     raise SpawnError(f"the zygote failed: {exc}") from exc
+                except BaseException:
+                    # Cancelled between the request and its pid: the next pid on the pipe
+                    # would be this one's; start afresh.
+                    self.stop()
+                    raise
                 pid = int.from_bytes(reply, "big", signed=True)
+                if pid <= 0:
+                    raise SpawnError("the zygote could not fork")
                 # The run opens this process's descriptors itself: keep them until it has.
                 first = await _first_byte_or_exit(error_r, pid)
+                if first is None:
+                    # It ended before it started (a spare that died waiting): reap it now,
+                    # nothing else will (it ran as root, no uid's cleanup finds it).
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(pid, os.WNOHANG)
             except BaseException:
                 os.close(error_r)
                 raise
@@ -179,7 +202,22 @@ def _frame(items: list[str]) -> bytes:
     for item in items:
         raw = os.fsencode(item)
         parts += [len(raw).to_bytes(_INT, "big"), raw]
-    return b"".join(parts)
+    body = b"".join(parts)
+    # Its length first: the zygote reads a request in two reads, whatever its size.
+    return len(body).to_bytes(_INT, "big") + body
+
+
+def _announced(reply_r: int) -> list[int]:
+    """The pids the zygote announced on its non-blocking reply pipe and no run took."""
+    data = b""
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(reply_r, 4096):
+            data += chunk
+    return [
+        pid
+        for offset in range(0, len(data) - _INT + 1, _INT)
+        if (pid := int.from_bytes(data[offset : offset + _INT], "big", signed=True)) > 0
+    ]
 
 
 def _memfd_with(data: bytes) -> int:

@@ -4,12 +4,17 @@ steps, from its library) and then runs main.py with the semantics of a fresh int
 
 Run as a script by the interpreter the runs use (never imported by the service):
     python3 -E -s -B -X utf8 zygote.py LIBRARY REQUEST_FD REPLY_FD
-as root, from an empty environment, holding nothing of the service: it reads requests from
-REQUEST_FD and writes, for each, the pid of the run it started to REPLY_FD. A run is a
-grandchild: its parent exits at once, so the run is re-parented to the service (a child
-subreaper), which waits for it and reads its exit status and resource use itself.
+as root, from an empty environment, holding nothing of the service. The child for the next run
+(the spare) is forked ahead, before its request comes: a fork of the zygote, holding nothing
+more than the zygote, waiting on a pipe of its own, so that a request finds its process made
+and the fork is off the run's path. The spare is a grandchild: its parent exits at once, so it
+is re-parented to the service (a child subreaper), which waits for it and reads its exit status
+and resource use itself. The zygote writes each spare's pid to REPLY_FD as soon as it is made,
+in order: the pid the service reads for a request is that of the spare that takes it. It reads
+requests from REQUEST_FD and hands each, as it came, to the spare, then forks the next.
 
-A request is a frame: a 4-byte count, then that many items, each a 4-byte length and its bytes:
+A request is a frame: a 4-byte length of the rest, then a 4-byte count, then that many items,
+each a 4-byte length and its bytes:
     service_pid, stdin_fd, stdout_fd, stderr_fd, error_fd, args_fd, filter_fd (or -1), cwd,
     main, number of environment entries, "NAME=value" entries..., setup options...
 The descriptors are the service's: the run opens them through /proc/<service_pid>/fd/N, so they
@@ -40,18 +45,45 @@ def main() -> None:
     # Everything the zygote holds now is left alone by a run's collections: they look at the
     # program's objects only, and touch no inherited page (a copy-on-write fault each).
     gc.freeze()
+    spare_w = _fork_spare(setup, request_fd, reply_fd)
     while True:
-        items = _read_frame(request_fd)
-        if items is None:
-            return  # the service closed its end: it is gone
-        middle = os.fork()
-        if middle == 0:
-            run = os.fork()
-            if run == 0:
-                _become_the_run(items, setup, request_fd, reply_fd)
-            os.write(reply_fd, run.to_bytes(4, "big", signed=True))
-            os._exit(0)
-        os.waitpid(middle, 0)
+        frame = _read_frame(request_fd)
+        if frame is None:
+            return  # the service closed its end: it is gone (the spare reads end of file)
+        # A spare that died meanwhile ends before its run starts: the service sees so (its
+        # pid ended) and starts that run cold. (No contextlib: the zygote imports little.)
+        try:  # noqa: SIM105
+            _write_all(spare_w, frame)
+        except OSError:
+            pass
+        os.close(spare_w)
+        spare_w = _fork_spare(setup, request_fd, reply_fd)
+
+
+def _fork_spare(setup: Callable[..., int], request_fd: int, reply_fd: int) -> int:
+    """Fork the process that takes the next request, as a grandchild whose pid its parent
+    writes to ``reply_fd`` before exiting (-1 if it could not fork); return the end of the pipe
+    its request is to be written to."""
+    frame_r, frame_w = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        try:
+            spare = os.fork()
+        except OSError:
+            spare = -1
+        if spare == 0:
+            for fd in (frame_w, request_fd, reply_fd):
+                os.close(fd)
+            frame = _read_frame(frame_r)
+            if frame is None:
+                os._exit(0)  # the zygote ended before a request came
+            os.close(frame_r)
+            _become_the_run(_items(frame), setup)
+        os.write(reply_fd, spare.to_bytes(4, "big", signed=True))
+        os._exit(0)
+    os.close(frame_r)
+    os.waitpid(middle, 0)
+    return frame_w
 
 
 def _read_exactly(fd: int, size: int) -> bytes | None:
@@ -64,23 +96,34 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
     return data
 
 
-def _read_frame(fd: int) -> list[bytes] | None:
+def _read_frame(fd: int) -> bytes | None:
+    """One whole frame as it came (its length included), or None at end of file."""
     header = _read_exactly(fd, _COUNT)
     if header is None:
         return None
+    rest = _read_exactly(fd, int.from_bytes(header, "big"))
+    return header + rest if rest is not None else None
+
+
+def _items(frame: bytes) -> list[bytes]:
+    count = int.from_bytes(frame[_COUNT : 2 * _COUNT], "big")
+    offset = 2 * _COUNT
     items = []
-    for _ in range(int.from_bytes(header, "big")):
-        length = _read_exactly(fd, _COUNT)
-        item = _read_exactly(fd, int.from_bytes(length, "big")) if length is not None else None
-        if item is None:
-            return None
-        items.append(item)
+    for _ in range(count):
+        length = int.from_bytes(frame[offset : offset + _COUNT], "big")
+        offset += _COUNT
+        items.append(frame[offset : offset + length])
+        offset += length
     return items
 
 
-def _become_the_run(
-    items: list[bytes], setup: Callable[..., int], request_fd: int, reply_fd: int
-) -> None:
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _become_the_run(items: list[bytes], setup: Callable[..., int]) -> None:
     """In the run's own process: its descriptors, directory, setup, environment and arguments,
     then its program. Never returns."""
     error_fd = -1
@@ -96,8 +139,6 @@ def _become_the_run(
                 opened[role] = os.open(f"/proc/{service}/fd/{number}", flags | os.O_CLOEXEC)
         error_fd = opened["error"]
         os.write(error_fd, b"\0")  # the service may now close its own descriptors
-        os.close(request_fd)
-        os.close(reply_fd)
         os.setsid()
         for target, role in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
             os.dup2(opened.pop(role), target)
