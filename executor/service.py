@@ -32,6 +32,8 @@ log = logging.getLogger("executor")
 # The longest a submission waits for a runner of its language that is starting: one takes
 # 0.1-0.3 s at --cpus 0.5 (measured: Node, Java); one not ready by then is hung or starved.
 RUNNER_WAIT_S = 2.0
+# The longest the deferred self-tests wait for a moment with no submission in flight.
+DEFERRED_SELF_TEST_WAIT_S = 60.0
 
 
 @dataclass
@@ -129,7 +131,9 @@ class ExecutionService:
         await self.start_warm_servers()
         # The deferred self-test (Java: a compile and a cold JVM, 0.1-0.2 s of CPU) waits for the
         # submissions in flight: one sent right after /readyz must not share the CPU with it.
-        await self._all_done.wait()
+        # Under a load that never ends it runs anyway, a broken toolchain is withdrawn.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._all_done.wait(), DEFERRED_SELF_TEST_WAIT_S)
         for line in await self.runtimes.verify_deferred():
             log.info("runtime %s", line)
 
