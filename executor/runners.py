@@ -116,6 +116,8 @@ class RunnerPool:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._waiting: set[asyncio.Task[None]] = set()  # runners' readiness, watched
+        # Set once the first round of runners was started (their programs built first).
+        self._first_round = asyncio.Event()
         self._closing = False
         # Runners of each language that died (or hung starting) before serving a run.
         self.restarts: dict[str, int] = dict.fromkeys(self._languages, 0)
@@ -151,6 +153,34 @@ class RunnerPool:
         if not same_setup(language.limits, submission.limits):
             return None
         return Claim(self, language)
+
+    async def until_one_ready(self, submission: Submission, *, timeout_s: float) -> None:
+        """Wait, at most ``timeout_s``, while ``submission`` could take a runner (``claim``)
+        and none of its language is idle but one is starting (or the first round is still to
+        start): that runner's start costs what a cold start of the run would, and the two would
+        share the CPU."""
+        language = self._languages.get(submission.runtime.language)
+        if language is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._first_round.wait()
+                if self.claim(submission) is None:
+                    return
+                if any(r.state is RunnerState.IDLE for r in language.runners):
+                    return
+                starting = [
+                    asyncio.ensure_future(r.wait_ready(timeout_s=timeout_s))
+                    for r in language.runners
+                    if r.state is RunnerState.STARTING
+                ]
+                if not starting:
+                    return
+                try:
+                    await asyncio.wait(starting, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for waiting in starting:
+                        waiting.cancel()
 
     def usable(self, language: _Language) -> Runner | None:
         """An idle runner of ``language`` fit to take a run now (one that spent too much CPU
@@ -200,6 +230,7 @@ class RunnerPool:
                 while language.program and self._wants(language):
                     if not await self._start_one(language):
                         break
+            self._first_round.set()
             self._replace_old_ones()
             retries = [lang.retry_at for lang in self._languages.values() if lang.failures]
             timeout = min([CHECK_INTERVAL_S, *(t - time.monotonic() for t in retries)])

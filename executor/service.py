@@ -29,6 +29,12 @@ from executor.warm_server import WarmServer
 
 log = logging.getLogger("executor")
 
+# The longest a submission waits for a runner of its language that is starting: one takes
+# 0.1-0.3 s at --cpus 0.5 (measured: Node, Java); one not ready by then is hung or starved.
+RUNNER_WAIT_S = 2.0
+# The longest the deferred self-tests wait for a moment with no submission in flight.
+DEFERRED_SELF_TEST_WAIT_S = 60.0
+
 
 @dataclass
 class Progress:
@@ -103,8 +109,9 @@ class ExecutionService:
         return cls(settings, sandbox=sandbox, metrics=metrics)
 
     async def discover(self) -> None:
-        """Find the runtimes (ready once done), then start the warm servers and run the
-        deferred self-tests. Logs each step."""
+        """Find the runtimes (ready once done), then start the zygotes, the runners and the
+        warm servers, and run the deferred self-tests once no submission is in flight. Logs
+        each step."""
         for line in await self.runtimes.discover():
             log.info("runtime %s", line)
         self.ready = True
@@ -114,10 +121,19 @@ class ExecutionService:
             self.admission.concurrency,
             self.admission.queue_size,
         )
+        # After ready, not before: measured in executor-python at --cpus 0.5, starting the
+        # zygote first put 12-35 ms between the runtime found and ready (the fork and exec, and
+        # the zygote's start sharing the half CPU) against 1-5 ms, for a zygote no further in
+        # its start when the first request comes. A run launched meanwhile waits for it.
         self.start_zygotes()
         self.start_runners()
         # Until a warm server is up, its language compiles with a fresh compiler process.
         await self.start_warm_servers()
+        # The deferred self-test (Java: a compile and a cold JVM, 0.1-0.2 s of CPU) waits for the
+        # submissions in flight: one sent right after /readyz must not share the CPU with it.
+        # Under a load that never ends it runs anyway, a broken toolchain is withdrawn.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._all_done.wait(), DEFERRED_SELF_TEST_WAIT_S)
         for line in await self.runtimes.verify_deferred():
             log.info("runtime %s", line)
 
@@ -163,7 +179,9 @@ class ExecutionService:
                     runtime.toolchain,
                     sandbox=self.sandbox,
                     limits=compile_limits(plan, settings=self.settings),
-                    idle=self.admission.idle,
+                    # Its warm-ups wait for no submission in flight: also one waiting for this
+                    # server to start (see _admit_and_run), not yet admitted.
+                    idle=self._all_done,
                 )
                 self.warm_servers[runtime.language] = server
                 await server.start()
@@ -223,6 +241,7 @@ class ExecutionService:
         self, submission: Submission, *, progress: Progress, arrived: float
     ) -> ExecuteResponse:
         """Wait for admission, then run (or judge) the submission."""
+        await self._until_prewarmed(submission)
         if submission.judging is None:
             claim = self.runners.claim(submission) if self.runners is not None else None
             try:
@@ -240,6 +259,21 @@ class ExecutionService:
         async with self.admission.slot(memory_kb=memory_kb, slots=parallel):
             self._admitted(progress, arrived=arrived)
             return await self.judge.run(submission, parallel=parallel)
+
+    async def _until_prewarmed(self, submission: Submission) -> None:
+        """Wait, before admission, for what this submission's language is starting: its warm
+        compiler (the compile would wait for it anyway, and a runner started meanwhile is then
+        idle when the submission is let in), then a runner that is starting when none is idle
+        (a cold run would cost the same CPU beside it, on a replica of half a CPU). The first
+        is bounded by the compile's wall limit (as the compile's own wait), the second by
+        RUNNER_WAIT_S; after them the submission runs as it finds things."""
+        runtime = submission.runtime
+        server = self.warm_servers.get(runtime.language)
+        if server is not None:
+            limits = compile_limits(runtime.plan, settings=self.settings)
+            await server.until_settled(timeout_s=limits.wall_time_ms / 1000)
+        if self.runners is not None and submission.judging is None:
+            await self.runners.until_one_ready(submission, timeout_s=RUNNER_WAIT_S)
 
     def _admitted(self, progress: Progress, *, arrived: float) -> None:
         progress.queue_wait_s = time.monotonic() - arrived

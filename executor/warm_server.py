@@ -137,6 +137,12 @@ class WarmServer:
         self.ready = True
         log.info("warm compiler ready (start %d, %d ms CPU)", self.starts, first.cpu_time_ms)
 
+    async def until_settled(self, *, timeout_s: float) -> None:
+        """Wait, at most ``timeout_s``, until no start (or restart) of the server is under way."""
+        if not self._settled.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled.wait(), timeout=timeout_s)
+
     async def compile(
         self, sources: dict[str, bytes], *, limits: ResourceLimits
     ) -> WarmCompile | None:

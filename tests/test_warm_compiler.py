@@ -6,10 +6,12 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support import PROGRAMS, Service, processes_of_uids, start_service, stop_service
@@ -164,3 +166,42 @@ def test_a_submission_during_the_warm_compilers_start_waits_for_it(
     assert state["ready"] and state["starts"] == 1
     assert state["compiles"] == 2, state
     assert state["warm_ups_left"] == 0
+
+
+PRINTS_ITS_PID = """public class Main {
+    public static void main(String[] args) {
+        System.out.println(ProcessHandle.current().pid());
+    }
+}
+"""
+
+
+def test_a_submission_during_the_warm_compilers_start_runs_in_a_runner_started_meanwhile(
+    starting_service: Service,
+) -> None:
+    """1. A service turns ready; its warm compiler and a Java runner start right after.
+    2. A Java program printing its pid arrives at once; while it is answered, /info is read
+    over and over for the runners that wait.
+    Expected: the program ran in one of those runners (its pid is a runner's), not in a JVM
+    started cold beside the compiler's start; the deferred self-test ran after it (the log's
+    order), not beside it."""
+    svc = starting_service
+    answer: dict[str, object] = {}
+
+    def send() -> None:
+        with httpx.Client(base_url=svc.url, timeout=120) as client:
+            body = {"language": "java", "code": PRINTS_ITS_PID}
+            answer.update(client.post("/execute", json=body).json())
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    runner_pids: set[int] = set()
+    while sender.is_alive():
+        runners = svc.info()["prewarm"]["runners"]
+        runner_pids |= {r["pid"] for r in runners if r["language"] == "java"}
+        sender.join(0.01)
+    assert answer["status"] == "ok", answer
+    assert int(str(answer["stdout"])) in runner_pids, (answer["stdout"], runner_pids)
+    svc.wait_warm()
+    log = svc.log()
+    assert log.index("POST /execute") < log.index("java: full self-test passed"), log[-3000:]
