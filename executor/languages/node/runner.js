@@ -4,9 +4,10 @@
 // it is a preload module: Node has started and prepared the main module's run (process.argv[1]
 // is <box>/main.js), and runs it as soon as this returns, from its own entry point, as
 // `node main.js` would: CommonJS or ES module, require.main, stack traces, exit codes, the
-// uncaught exception and unhandled rejection handlers. Here it only waits for the go signal,
-// then puts back what a fresh `node main.js ARGS` has: process.argv, process.execArgv, no
-// trace of itself in require.cache, no descriptor of its own.
+// uncaught exception and unhandled rejection handlers. Here it prepares what nearly every
+// program's first console.log needs (warmUp), waits for the go signal, then puts back what a
+// fresh `node main.js ARGS` has: process.argv, process.execArgv, no trace of itself in
+// require.cache, no descriptor of its own.
 const fs = require('fs');
 const path = require('path');
 const { isMainThread } = require('worker_threads');
@@ -43,9 +44,29 @@ function readFrame(fd) {
   return items;
 }
 
+// Node compiles its own modules when first used, and from source here: V8 refuses the code
+// cache built into the binary when its flags differ from the build's (--max-old-space-size,
+// which every run has). Paid here, before the go signal, what a program's first console.log
+// to a pipe would pay after it: the stream modules, and the console's formatting and write
+// path, run once on a sink that keeps nothing. It touches no descriptor and nothing a program
+// can reach: the program gets its own process.stdout, made on first use as in a fresh
+// `node main.js`.
+function warmUp() {
+  require('net');
+  const { Writable } = require('stream');
+  const { Console } = require('console');
+  const sink = new Writable({
+    write(chunk, encoding, callback) {
+      callback();
+    },
+  });
+  new Console(sink, sink).log('%s %d', 'warm', 1, { up: [1] });
+}
+
 function run() {
   const control = Number(process.argv[process.argv.length - 2]);
   const status = Number(process.argv[process.argv.length - 1]);
+  warmUp();
   fs.writeSync(status, 'r');
   const frame = readFrame(control);
   if (frame === null || frame.length === 0) process.exit(0); // the service is gone
