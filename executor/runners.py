@@ -299,6 +299,7 @@ class RunnerPool:
         if runner is None:
             self.admission.release_idle(limits.memory_kb)
             return False
+        log.debug("%s runner %d starting", runtime.language, runner.pid)
         language.runners.append(runner)
         self._of[runner] = language
         self._holding[runner] = language
@@ -332,6 +333,8 @@ class RunnerPool:
         language = self._of.pop(runner, None)
         if language is None:
             return
+        log.debug("%s runner %d ended unused (%s)", language.runtime.language, runner.pid,
+                  runner.state.value if runner.ready_at is None else "ready")  # fmt: skip
         with contextlib.suppress(ValueError):
             language.runners.remove(runner)
         if runner.died and not self._closing:
