@@ -5,8 +5,9 @@ them ends idle ones; one that finds none ready waits for one still starting, whe
 sooner than a cold start. A taken runner is replaced in the background as soon as its program
 is handed over if the runs leave a CPU free (else once they do), only while no submission
 waits, and at the lowest CPU priority (as every run). The uids left once each language has
-its share go to the language asked for last, so that back-to-back requests of one language
-find the next runner started."""
+its share go to the language of the last submission a runner could serve, so that
+back-to-back requests of one language find the next runner started (and to none after one
+that runs cold: it needs a uid of its own)."""
 
 import asyncio
 import contextlib
@@ -26,8 +27,8 @@ log = logging.getLogger("executor")
 
 # Runners kept per language: at most this many; and of all languages together, one fewer than
 # the pool's uids (one is left for runs of other languages or limits). Each language is owed
-# an equal share of those; the rest go to the language a submission asked for last, so that
-# while one runs from a runner the next one is already starting.
+# an equal share of those; the rest go to the language of the last submission a runner could
+# serve, so that while one runs from a runner the next one is already starting.
 MOST_RUNNERS_PER_LANGUAGE = 2
 # A runner is used only while the CPU time it spent before its go signal (start-up, and the
 # interpreter's own background work while idle) is below this: the program's RLIMIT_CPU
@@ -49,7 +50,7 @@ class _Language:
     runtime: Runtime
     plan: RunnerPlan
     limits: ResourceLimits
-    share: int  # runners it keeps (the language asked for last may keep more: _target)
+    share: int  # runners it keeps (the language last served may keep more: _target)
     program: str = ""  # the plan's built runner program ({runner}), once built
     runners: list[Runner] = field(default_factory=list)
     failures: int = 0
@@ -130,7 +131,8 @@ class RunnerPool:
         # The runners whose admission hold is still the pool's (not taken over by a run).
         self._holding: dict[Runner, _Language] = {}
         self._of: dict[Runner, _Language] = {}
-        # The language a submission asked for last: the uids beyond the shares are its.
+        # The language of the last submission a runner could serve (None when the last one
+        # could not): the uids beyond the shares are its.
         self._last_asked: _Language | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -161,18 +163,22 @@ class RunnerPool:
     def claim(self, submission: Submission) -> Claim | None:
         """A claim for ``submission`` if a runner could run it exactly as the cold command:
         its language has runners, it is not judged, its entry file is the one the runners
-        were started for (if they need one), and its limits give the runners' setup."""
+        were started for (if they need one), and its limits give the runners' setup. (The
+        spare uids follow the submissions: to its language, or to none when it runs cold,
+        since it then needs a uid of its own.)"""
         language = self._languages.get(submission.runtime.language)
-        if language is None or not language.program or submission.judging is not None:
-            return None
-        if language.plan.main is not None and submission.main != language.plan.main:
-            return None
-        if not same_setup(language.limits, submission.limits):
-            return None
-        if self._last_asked is not language:
-            self._last_asked = language
+        fits = (
+            language is not None
+            and bool(language.program)
+            and submission.judging is None
+            and (language.plan.main is None or submission.main == language.plan.main)
+            and same_setup(language.limits, submission.limits)
+        )
+        asked = language if fits else None
+        if self._last_asked is not asked:
+            self._last_asked = asked
             self.wake()
-        return Claim(self, language)
+        return Claim(self, language) if fits and language is not None else None
 
     def usable(self, language: _Language) -> Runner | None:
         """An idle runner of ``language`` fit to take a run now (one that spent too much CPU
@@ -250,8 +256,9 @@ class RunnerPool:
                 await asyncio.wait_for(self._wake.wait(), max(0.01, timeout))
 
     def _target(self, language: _Language) -> int:
-        """How many runners ``language`` keeps: its share, or, for the language asked for
-        last, what the other languages' shares leave (at most MOST_RUNNERS_PER_LANGUAGE)."""
+        """How many runners ``language`` keeps: its share, or, for the language of the last
+        submission a runner could serve, what the other languages' shares leave (at most
+        MOST_RUNNERS_PER_LANGUAGE)."""
         if language is not self._last_asked:
             return language.share
         others = sum(lang.share for lang in self._languages.values() if lang is not language)
