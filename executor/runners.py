@@ -2,12 +2,11 @@
 in idle uid slots of the sandbox, each holding the memory of a run in the admission's budget.
 A submission with their limits adopts one and takes its hold over; one that cannot fit beside
 them ends idle ones; one that finds none ready waits for one still starting, when that is
-sooner than a cold start. A taken runner is replaced in the background as soon as its program
-is handed over if the runs leave a CPU free (else once they do), only while no submission
-waits, and at the lowest CPU priority (as every run). The uids left once each language has
-its share go to the language of the last submission a runner could serve, so that
-back-to-back requests of one language find the next runner started (and to none after one
-that runs cold: it needs a uid of its own)."""
+sooner than a cold start. After each run a new one starts in the background, only while no
+submission waits and the runs leave a CPU free, and at the lowest CPU priority (as every
+run). The uids left once each language has its share go to the language of the last
+submission a runner could serve, so that back-to-back requests of one language find the next
+runner started (and to none after one that runs cold: it needs a uid of its own)."""
 
 import asyncio
 import contextlib
@@ -213,14 +212,12 @@ class RunnerPool:
         return max(runner.started_at + 2 * startup_s, time.monotonic() + startup_s)
 
     def taken(self, runner: Runner) -> None:
-        """A submission took ``runner`` over, with its hold: it is no longer the pool's. Its
-        replacement may start beside the run once the program is handed over (starting one
-        on the event loop before that would delay the hand-over)."""
+        """A submission took ``runner`` over, with its hold: it is no longer the pool's (its
+        replacement starts once the run is over: Claim.close)."""
         self._holding.pop(runner, None)
         language = self._of.pop(runner, None)
         if language is not None:
             language.runners.remove(runner)
-        runner.on_gone(self.wake)
 
     def describe(self) -> list[dict[str, object]]:
         """Each runner not yet adopted, for /info: language, uid, pid, state."""

@@ -60,7 +60,7 @@ def test_a_runner_that_dies_while_waiting_is_replaced_and_counted(tmp_path: Path
 def test_a_run_that_finds_its_runner_still_starting_waits_for_it(tmp_path: Path) -> None:
     """1. Start a service offering Node with a pool of two uids (so one runner at a time).
     2. Once a runner waits, run a hello world: it takes that runner, and the replacement
-    starts beside the run. 3. At once, as soon as /info lists the replacement (still
+    starts after the run. 3. At once, as soon as /info lists the replacement (still
     starting, unless the machine was quicker than the run), run another hello world.
     Expected: both correct; the second is served by the replacement (waited for rather than
     a cold start beside it: the replacement is gone once it answered)."""

@@ -115,8 +115,6 @@ class Runner:
         self.status_r = -1
         self._watching = False
         self._ready: asyncio.Future[bool] | None = None
-        # Called once its program has been handed over (or it ended before that): see on_gone.
-        self._gone: list[Callable[[], None]] = []
         # Whether it ended on its own before a run adopted it (not killed by the service).
         self.died = False
 
@@ -167,15 +165,6 @@ class Runner:
             return time.clock_gettime_ns((~self.pid << 3) | _CPUCLOCK_SCHED)
         except OSError:
             return None
-
-    def on_gone(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once the runner is no longer waiting for its program: the go
-        signal was answered (or timed out), or it was killed. Work queued for that moment
-        (starting its replacement) then no longer delays the hand-over."""
-        if self.state is RunnerState.ENDED:
-            callback()
-        else:
-            self._gone.append(callback)
 
     def take(self, *, ready_by: float | None = None) -> None:
         """Reserve it for one request (it is no longer idle; the sandbox will not take its uid
@@ -242,7 +231,6 @@ class Runner:
         self.status_r = -1
         os.close(self.stdin_fd)  # the program holds its own: a cold run's sealed stdin
         self.stdin_fd = -1
-        self._call_gone()
         if answer != GOING or cpu_before_ns is None or self.proc is None:
             if answer != DECLINED:
                 log.warning(
@@ -280,7 +268,6 @@ class Runner:
                     os.killpg(self.proc.pid, signal.SIGKILL)
         self.close_descriptors()
         self.state = RunnerState.ENDED
-        self._call_gone()
 
     def reap(self) -> None:
         """Wait for the keeper of a killed runner (blocking: call it off the event loop)."""
@@ -302,11 +289,6 @@ class Runner:
             return
         self.kill()
         self._on_lost(self)
-
-    def _call_gone(self) -> None:
-        callbacks, self._gone = self._gone, []
-        for callback in callbacks:
-            callback()
 
     def _stop_watching(self) -> None:
         if self._watching:
