@@ -1,8 +1,12 @@
 """Runners started ahead (#11): for each language whose plan has a runner, interpreters waiting
 in idle uid slots of the sandbox, each holding the memory of a run in the admission's budget.
 A submission with their limits adopts one and takes its hold over; one that cannot fit beside
-them ends idle ones; after each run a new one is started in the background, only while no
-submission waits, and at the lowest CPU priority (as every run)."""
+them ends idle ones; one that finds none ready waits for one still starting, when that is
+sooner than a cold start. After each run a new one starts in the background, only while no
+submission waits and the runs leave a CPU free, and at the lowest CPU priority (as every
+run). The uids left once each language has its share go to the language of the last
+submission a runner could serve, so that back-to-back requests of one language find the next
+runner started (and to none after one that runs cold: it needs a uid of its own)."""
 
 import asyncio
 import contextlib
@@ -14,14 +18,16 @@ from executor.admission import Admission
 from executor.languages.plan import RunnerPlan, expand_argv, heap_mb_for
 from executor.languages.registry import Runtime
 from executor.sandbox import ResourceLimits, Runner, RunnerState, Sandbox, SpawnError, same_setup
-from executor.settings import Settings
+from executor.settings import Settings, available_cpus
 from executor.submission import Submission, resolve_limits
 from executor.wire import Limits
 
 log = logging.getLogger("executor")
 
 # Runners kept per language: at most this many; and of all languages together, one fewer than
-# the pool's uids (one is left for runs of other languages or limits).
+# the pool's uids (one is left for runs of other languages or limits). Each language is owed
+# an equal share of those; the rest go to the language of the last submission a runner could
+# serve, so that while one runs from a runner the next one is already starting.
 MOST_RUNNERS_PER_LANGUAGE = 2
 # A runner is used only while the CPU time it spent before its go signal (start-up, and the
 # interpreter's own background work while idle) is below this: the program's RLIMIT_CPU
@@ -43,18 +49,23 @@ class _Language:
     runtime: Runtime
     plan: RunnerPlan
     limits: ResourceLimits
-    target: int
+    share: int  # runners it keeps (the language last served may keep more: _target)
     program: str = ""  # the plan's built runner program ({runner}), once built
     runners: list[Runner] = field(default_factory=list)
     failures: int = 0
     retry_at: float = 0.0
+    # How long its runners take to be ready (s, smoothed; None until one was): a submission
+    # that finds none ready waits for one still starting while it is on time.
+    startup_s: float | None = None
 
 
 class Claim:
-    """A submission's claim on an idle runner of its language (an admission.Adoption): when
-    the submission is let in, it takes over one that is ready, with that runner's hold.
-    ``runner`` is then the one taken (the pipeline adopts it into its box); ``close`` when the
-    submission is done gives back one taken but not adopted."""
+    """A submission's claim on a runner of its language (an admission.Adoption): when the
+    submission is let in, it takes over one that is ready, or else one still starting that
+    should be ready sooner than a cold start would (it is part-way there), with that
+    runner's hold. ``runner`` is then the one taken (the pipeline adopts it into its box;
+    one still starting is waited for at the go signal); ``close`` when the submission is
+    done gives back one taken but not adopted."""
 
     def __init__(self, pool: "RunnerPool", language: _Language) -> None:
         self._pool = pool
@@ -62,13 +73,18 @@ class Claim:
         self.runner: Runner | None = None
 
     def held_kb(self) -> int:
-        return self._language.limits.memory_kb if self._pool.usable(self._language) else 0
+        found = self._pool.usable(self._language) or self._pool.starting(self._language)
+        return self._language.limits.memory_kb if found else 0
 
     def take(self) -> None:
         runner = self._pool.usable(self._language)
-        if runner is None:
-            raise RuntimeError("no runner to take: held_kb() said there was one")
-        runner.take()
+        if runner is not None:
+            runner.take()
+        else:
+            runner = self._pool.starting(self._language)
+            if runner is None:
+                raise RuntimeError("no runner to take: held_kb() said there was one")
+            runner.take(ready_by=self._pool.ready_by(self._language, runner))
         self._pool.taken(runner)
         self.runner = runner
 
@@ -95,12 +111,13 @@ class RunnerPool:
         self.settings = settings
         with_runners = [r for r in runtimes if r.plan.runner is not None]
         pool_size = sandbox.pool.size if sandbox.pool is not None else admission.concurrency
-        target = max(
-            1, min(MOST_RUNNERS_PER_LANGUAGE, (pool_size - 1) // max(1, len(with_runners)))
-        )
+        share = max(1, min(MOST_RUNNERS_PER_LANGUAGE, (pool_size - 1) // max(1, len(with_runners))))
         # All languages' runners together: one uid of the pool is left for other runs (with a
         # pool of one uid, no runner).
         self._most = pool_size - 1
+        # A runner starts beside runs only while they leave a CPU free (else it would slow
+        # them down: on a replica of half a CPU, it waits for the run to end).
+        self._cpus = available_cpus()
         self._languages: dict[str, _Language] = {}
         for runtime in with_runners:
             assert runtime.plan.runner is not None
@@ -108,11 +125,14 @@ class RunnerPool:
                 runtime=runtime,
                 plan=runtime.plan.runner,
                 limits=_default_limits(runtime, settings=settings),
-                target=target,
+                share=share,
             )
         # The runners whose admission hold is still the pool's (not taken over by a run).
         self._holding: dict[Runner, _Language] = {}
         self._of: dict[Runner, _Language] = {}
+        # The language of the last submission a runner could serve (None when the last one
+        # could not): the uids beyond the shares are its.
+        self._last_asked: _Language | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._waiting: set[asyncio.Task[None]] = set()  # runners' readiness, watched
@@ -144,15 +164,22 @@ class RunnerPool:
     def claim(self, submission: Submission) -> Claim | None:
         """A claim for ``submission`` if a runner could run it exactly as the cold command:
         its language has runners, it is not judged, its entry file is the one the runners
-        were started for (if they need one), and its limits give the runners' setup."""
+        were started for (if they need one), and its limits give the runners' setup. (The
+        spare uids follow the submissions: to its language, or to none when it runs cold,
+        since it then needs a uid of its own.)"""
         language = self._languages.get(submission.runtime.language)
-        if language is None or not language.program or submission.judging is not None:
-            return None
-        if language.plan.main is not None and submission.main != language.plan.main:
-            return None
-        if not same_setup(language.limits, submission.limits):
-            return None
-        return Claim(self, language)
+        fits = (
+            language is not None
+            and bool(language.program)
+            and submission.judging is None
+            and (language.plan.main is None or submission.main == language.plan.main)
+            and same_setup(language.limits, submission.limits)
+        )
+        asked = language if fits else None
+        if self._last_asked is not asked:
+            self._last_asked = asked
+            self.wake()
+        return Claim(self, language) if fits and language is not None else None
 
     async def until_one_ready(self, submission: Submission, *, timeout_s: float) -> None:
         """Wait, at most ``timeout_s``, while ``submission`` could take a runner (``claim``)
@@ -196,8 +223,27 @@ class RunnerPool:
             runner.lose()
         return None
 
+    def starting(self, language: _Language) -> Runner | None:
+        """The runner of ``language`` started first among those still starting, if it is
+        on time (started less than twice its language's usual start-up ago)."""
+        if language.startup_s is None:
+            return None
+        late_at = time.monotonic() - 2 * language.startup_s
+        for runner in sorted(language.runners, key=lambda r: r.started_at):
+            if runner.state is RunnerState.STARTING and runner.started_at > late_at:
+                return runner
+        return None
+
+    def ready_by(self, language: _Language, runner: Runner) -> float:
+        """Until when a submission waits for ``runner``, still starting, to be ready: twice
+        its language's usual start-up from its start, and at least one start-up from now
+        (what a cold start would take)."""
+        startup_s = language.startup_s or 0.0
+        return max(runner.started_at + 2 * startup_s, time.monotonic() + startup_s)
+
     def taken(self, runner: Runner) -> None:
-        """A submission took ``runner`` over, with its hold: it is no longer the pool's."""
+        """A submission took ``runner`` over, with its hold: it is no longer the pool's (its
+        replacement starts once the run is over: Claim.close)."""
         self._holding.pop(runner, None)
         language = self._of.pop(runner, None)
         if language is not None:
@@ -237,15 +283,25 @@ class RunnerPool:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.01, timeout))
 
+    def _target(self, language: _Language) -> int:
+        """How many runners ``language`` keeps: its share, or, for the language of the last
+        submission a runner could serve, what the other languages' shares leave (at most
+        MOST_RUNNERS_PER_LANGUAGE)."""
+        if language is not self._last_asked:
+            return language.share
+        others = sum(lang.share for lang in self._languages.values() if lang is not language)
+        return max(language.share, min(MOST_RUNNERS_PER_LANGUAGE, self._most - others))
+
     def _wants(self, language: _Language) -> bool:
         """Whether one more runner of ``language`` should start now: it has fewer than it
-        wants (and all languages fewer than the pool's uids less one), no submission waits, a
-        uid is free, and it is not waiting after a failure."""
+        keeps (and all languages fewer than the pool's uids less one), no submission waits,
+        the runs leave a CPU free, a uid is free, and it is not waiting after a failure."""
         pool = self.sandbox.pool
         return (
-            len(language.runners) < language.target
+            len(language.runners) < self._target(language)
             and len(self._of) < self._most
             and self.admission.waiting == 0
+            and self.admission.running < self._cpus
             and (pool is None or pool.free > 0)
             and time.monotonic() >= language.retry_at
             and not self._closing
@@ -278,6 +334,7 @@ class RunnerPool:
         if runner is None:
             self.admission.release_idle(limits.memory_kb)
             return False
+        log.debug("%s runner %d starting", runtime.language, runner.pid)
         language.runners.append(runner)
         self._of[runner] = language
         self._holding[runner] = language
@@ -288,13 +345,18 @@ class RunnerPool:
 
     async def _until_ready(self, runner: Runner, language: _Language) -> None:
         if await runner.wait_ready(timeout_s=READY_TIMEOUT_S):
-            spent_ns = runner.cpu_time_ns()
+            # (Taken while starting, it may be running its program by now: not measured.)
+            spent_ns = runner.cpu_time_ns() if runner.state is RunnerState.IDLE else None
             if spent_ns is not None and spent_ns > MOST_STARTUP_CPU_MS * 1_000_000:
                 # Never usable: starting more at once would only burn CPU; back off instead.
                 runner.lose()
                 self._failed(language, f"its start-up took {spent_ns // 1_000_000} ms of CPU")
                 return
             language.failures = 0
+            if runner.ready_at is not None:
+                took_s = runner.ready_at - runner.started_at
+                last_s = language.startup_s
+                language.startup_s = took_s if last_s is None else (last_s + took_s) / 2
             return
         if runner.state is RunnerState.STARTING:
             runner.died = True  # hung while starting: as good as dead
@@ -306,6 +368,8 @@ class RunnerPool:
         language = self._of.pop(runner, None)
         if language is None:
             return
+        log.debug("%s runner %d ended unused (%s)", language.runtime.language, runner.pid,
+                  runner.state.value if runner.ready_at is None else "ready")  # fmt: skip
         with contextlib.suppress(ValueError):
             language.runners.remove(runner)
         if runner.died and not self._closing:

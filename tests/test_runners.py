@@ -5,7 +5,7 @@ import os
 import signal
 from pathlib import Path
 
-from tests.support import start_service, wait_for
+from tests.support import runner_pids, start_service, wait_for
 from tests.test_metrics import scrape
 
 RUNNER_READY_TIMEOUT_S = 120
@@ -55,3 +55,34 @@ def test_a_runner_that_dies_while_waiting_is_replaced_and_counted(tmp_path: Path
         assert (result["status"], result["stdout"]) == ("ok", "hello\n"), result
         # A runner served it: one of those waiting is gone (a runner serves one run).
         assert waiting - set(idle_runners(service.info(), "node")), waiting
+
+
+def test_a_run_that_finds_its_runner_still_starting_waits_for_it(tmp_path: Path) -> None:
+    """1. Start a service offering Node with a pool of two uids (so one runner at a time).
+    2. Once a runner waits, run a hello world: it takes that runner, and the replacement
+    starts after the run. 3. At once, as soon as /info lists the replacement (still
+    starting, unless the machine was quicker than the run), run another hello world.
+    Expected: both correct; the second is served by the replacement (waited for rather than
+    a cold start beside it: the replacement is gone once it answered)."""
+    env = {"EXECUTOR_LANGUAGES": "node", "EXECUTOR_MAX_CONCURRENCY": "2"}
+    hello = {"language": "node", "code": "console.log('hello')"}
+    with start_service(tmp_path, env) as service:
+        first: list[int] = []
+        wait_for(
+            lambda: first.extend(idle_runners(service.info(), "node")) or first,
+            timeout_s=RUNNER_READY_TIMEOUT_S,
+            what="a node runner",
+        )
+        result = service.execute(hello)
+        assert (result["status"], result["stdout"]) == ("ok", "hello\n"), result
+        starting: list[int] = []
+
+        def replacement_starting() -> bool:
+            runners = service.info()["prewarm"]["runners"]
+            starting[:] = [r["pid"] for r in runners if r["pid"] not in first]
+            return bool(starting)
+
+        wait_for(replacement_starting, timeout_s=RUNNER_READY_TIMEOUT_S, what="a replacement")
+        result = service.execute(hello)
+        assert (result["status"], result["stdout"]) == ("ok", "hello\n"), result
+        assert starting[0] not in runner_pids(service.info()), starting

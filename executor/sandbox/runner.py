@@ -66,14 +66,17 @@ class RunnerState(StrEnum):
 @dataclass(frozen=True)
 class Handover:
     """A runner turned into a run: its keeper (the spawn helper, its parent, which reports its
-    peak memory on ``result_r``), the service's ends of its stdout and stderr, and the CPU
-    time it had spent before the go signal (not the program's)."""
+    peak memory on ``result_r``), the service's ends of its stdout and stderr, the CPU time
+    it had spent before the go signal (not the program's), and when that signal was sent
+    (monotonic: the run's wall time starts there, after any wait for the runner to be
+    ready)."""
 
     proc: subprocess.Popen[bytes]
     stdout_r: int
     stderr_r: int
     result_r: int
     cpu_before_ns: int
+    went_at: float
 
 
 class Runner:
@@ -99,6 +102,9 @@ class Runner:
         self.pid = 0  # the runner program itself, the keeper's child
         self.started_at = time.monotonic()
         self.ready_at: float | None = None
+        # Taken while still starting: how long (monotonic) go() waits for it to be ready
+        # before it gives up and the run starts cold.
+        self.ready_by: float | None = None
         self._on_lost = on_lost
         # The service's ends: filled in by spawned().
         self.stdin_fd = -1
@@ -160,10 +166,14 @@ class Runner:
         except OSError:
             return None
 
-    def take(self) -> None:
+    def take(self, *, ready_by: float | None = None) -> None:
         """Reserve it for one request (it is no longer idle; the sandbox will not take its uid
-        back). Raises ValueError unless it is idle."""
-        if self.state is not RunnerState.IDLE:
+        back). A runner still starting may be taken with ``ready_by`` (monotonic): go() waits
+        until then for it to be ready. Raises ValueError unless it is idle, or starting with
+        ``ready_by``."""
+        if self.state is RunnerState.STARTING and ready_by is not None:
+            self.ready_by = ready_by
+        elif self.state is not RunnerState.IDLE:
             raise ValueError(f"a runner can be taken only when idle, not {self.state}")
         self.state = RunnerState.TAKEN
 
@@ -185,7 +195,20 @@ class Runner:
         answer until ``deadline`` (monotonic; past it the program counts as started, and its
         wall limit is what ends it). Returns what the run needs when it is going; None when
         it declined or ended first: it is then killed and reaped (its keeper waited for), and
-        the run starts cold in the same box."""
+        the run starts cold in the same box. A runner taken while starting is waited for
+        first, until its ``ready_by`` (not ready by then: killed, and the run starts cold);
+        ``deadline`` moves on by that wait."""
+        if self.ready_at is None:
+            called_at = time.monotonic()
+            ready_by = self.ready_by if self.ready_by is not None else called_at
+            if not await self.wait_ready(timeout_s=max(0.0, ready_by - called_at)):
+                log.info("runner %d not ready in time; starting cold", self.pid)
+                self.kill()
+                await asyncio.to_thread(self.reap)
+                return None
+            waited_s = time.monotonic() - called_at
+            log.debug("runner %d: waited %.0f ms for it to be ready", self.pid, waited_s * 1000)
+            deadline += waited_s
         self._stop_watching()
         try:
             _fill_sealed(self.stdin_fd, stdin)
@@ -194,6 +217,7 @@ class Runner:
             self.kill()
             return None
         cpu_before_ns = self.cpu_time_ns()
+        went_at = time.monotonic()
         try:
             answer = await asyncio.wait_for(
                 _exchange(self.control_w, _frame([entry, *args]), self.status_r),
@@ -222,6 +246,7 @@ class Runner:
             stderr_r=self.stderr_r,
             result_r=self.result_r,
             cpu_before_ns=cpu_before_ns,
+            went_at=went_at,
         )
         self.stdout_r = self.stderr_r = self.result_r = -1  # the run's now
         return handover
@@ -281,8 +306,10 @@ class Runner:
             return
         except OSError:
             data = b""
-        if data == READY and self.state is RunnerState.STARTING:
-            self.state = RunnerState.IDLE
+        if data == READY and self.ready_at is None:
+            # Ready: idle, or (taken while starting) awaited by go().
+            if self.state is RunnerState.STARTING:
+                self.state = RunnerState.IDLE
             self.ready_at = time.monotonic()
             if self._ready is not None and not self._ready.done():
                 self._ready.set_result(True)
@@ -294,6 +321,9 @@ class Runner:
         else:
             log.warning("runner %d ended while waiting", self.pid)
         self.died = True
+        # No more watching (an adopted runner is not killed by lose()), and a go() waiting
+        # for it to be ready (taken while starting) learns it never will be.
+        self._stop_watching()
         self.lose()
 
     def _stderr_so_far(self) -> str:

@@ -178,7 +178,8 @@ class _Supervisor:
 
     async def _start_prewarmed(self, prewarmed: "Prewarmed") -> "_Started | None":
         """Hand the program to the runner waiting in the box; its wall time starts at the go
-        signal. None when it declined (killed and reaped): start it cold."""
+        signal (after any wait for a runner taken while starting). None when it declined or
+        was not ready in time (killed and reaped): start it cold."""
         started_at = time.monotonic()
         handover = await prewarmed.runner.go(
             prewarmed.entry,
@@ -194,7 +195,7 @@ class _Supervisor:
             out_r=handover.stdout_r,
             err_r=handover.stderr_r,
             result_r=handover.result_r,
-            started_at=started_at,
+            started_at=handover.went_at,
             cpu_before_ns=handover.cpu_before_ns,
         )
 

@@ -1,2 +1,4 @@
 const { parentPort } = require("worker_threads");
-parentPort.postMessage([process.argv.slice(2), process.execArgv, Object.keys(require.cache).length]);
+const heapLimit = require("v8").getHeapStatistics().heap_size_limit;
+parentPort.postMessage([process.argv.slice(2), process.execArgv, Object.keys(require.cache).length,
+                        heapLimit]);
