@@ -4,11 +4,23 @@ waiting is replaced and counted in /metrics; the pool and its memory hold show i
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 from tests.support import runner_pids, start_service, wait_for
 from tests.test_metrics import scrape
 
 RUNNER_READY_TIMEOUT_S = 120
+
+
+def wait_for_idle_runners(service: Any, language: str) -> list[int]:
+    """The pids of ``language``'s idle runners, once there is one."""
+    found: list[int] = []
+    wait_for(
+        lambda: found.extend(idle_runners(service.info(), language)) or found,
+        timeout_s=RUNNER_READY_TIMEOUT_S,
+        what=f"a {language} runner",
+    )
+    return found
 
 
 def idle_runners(info: dict, language: str) -> list[int]:
@@ -27,12 +39,7 @@ def test_a_runner_that_dies_while_waiting_is_replaced_and_counted(tmp_path: Path
     world comes from a runner and is correct."""
     env = {"EXECUTOR_LANGUAGES": "node", "EXECUTOR_PREWARM": "true"}
     with start_service(tmp_path, env) as service:
-        first: list[int] = []
-        wait_for(
-            lambda: first.extend(idle_runners(service.info(), "node")) or first,
-            timeout_s=RUNNER_READY_TIMEOUT_S,
-            what="a node runner",
-        )
+        first = wait_for_idle_runners(service, "node")
         info = service.info()
         assert info["load"]["memory_idle_mb"] > 0, info["load"]
         assert scrape(service)[("executor_prewarm_restarts_total", (("language", "node"),))] == 0
@@ -67,12 +74,7 @@ def test_a_run_that_finds_its_runner_still_starting_waits_for_it(tmp_path: Path)
     env = {"EXECUTOR_LANGUAGES": "node", "EXECUTOR_MAX_CONCURRENCY": "2"}
     hello = {"language": "node", "code": "console.log('hello')"}
     with start_service(tmp_path, env) as service:
-        first: list[int] = []
-        wait_for(
-            lambda: first.extend(idle_runners(service.info(), "node")) or first,
-            timeout_s=RUNNER_READY_TIMEOUT_S,
-            what="a node runner",
-        )
+        first = wait_for_idle_runners(service, "node")
         result = service.execute(hello)
         assert (result["status"], result["stdout"]) == ("ok", "hello\n"), result
         starting: list[int] = []
