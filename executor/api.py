@@ -135,6 +135,8 @@ async def info(request: Request) -> Response:
                 for language, zygote in service.zygotes.items()
             },
             "runners": service.runners.describe() if service.runners is not None else [],
+            # Languages whose runs start cold for want of runners, and why.
+            "unavailable": service.runners.problems() if service.runners is not None else {},
         },
         "load": service.load(),
         "running": service.load()["running"],

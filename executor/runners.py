@@ -57,6 +57,9 @@ class _Language:
     # How long its runners take to be ready (s, smoothed; None until one was): a submission
     # that finds none ready waits for one still starting while it is on time.
     startup_s: float | None = None
+    # Why it has no runner now, for /info (its program could not be built, or its last start
+    # failed and it waits before the next); None while its runners start as they should.
+    problem: str | None = None
 
 
 class Claim:
@@ -262,6 +265,14 @@ class RunnerPool:
             for runner in language.runners
         ]
 
+    def problems(self) -> dict[str, str]:
+        """For /info: each language whose runs start cold for want of runners, and why."""
+        return {
+            name: language.problem
+            for name, language in self._languages.items()
+            if language.problem is not None
+        }
+
     async def _keep_up(self) -> None:
         for name, language in self._languages.items():
             try:
@@ -269,6 +280,7 @@ class RunnerPool:
                     language.plan.build, language.runtime.toolchain, self.settings.helper_dir()
                 )
             except OSError as exc:
+                language.problem = f"its runner program could not be built: {exc}"
                 log.warning("%s: no runners (%s); its runs start cold", name, exc)
         while not self._closing:
             self._wake.clear()
@@ -353,6 +365,7 @@ class RunnerPool:
                 self._failed(language, f"its start-up took {spent_ns // 1_000_000} ms of CPU")
                 return
             language.failures = 0
+            language.problem = None
             if runner.ready_at is not None:
                 took_s = runner.ready_at - runner.started_at
                 last_s = language.startup_s
@@ -384,6 +397,7 @@ class RunnerPool:
         language.failures += 1
         delay = min(LAST_RETRY_S, FIRST_RETRY_S * 2 ** (language.failures - 1))
         language.retry_at = time.monotonic() + delay
+        language.problem = f"its last runner failed ({why}); the next is tried {delay:.0f} s later"
         log.warning("%s runner: %s; trying again in %.0f s", language.runtime.language, why, delay)
 
     def _reclaim(self, memory_kb: int) -> int:

@@ -1,8 +1,12 @@
 """Runners started ahead (executor/runners.py) against a real service: one that dies while
 waiting is replaced and counted in /metrics; the pool and its memory hold show in /info."""
 
+import hashlib
 import os
+import shutil
 import signal
+import tempfile
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +92,35 @@ def test_a_run_that_finds_its_runner_still_starting_waits_for_it(tmp_path: Path)
         result = service.execute(hello)
         assert (result["status"], result["stdout"]) == ("ok", "hello\n"), result
         assert starting[0] not in runner_pids(service.info()), starting
+
+
+def test_a_language_without_runners_says_why_in_info(tmp_path: Path) -> None:
+    """1. Put a directory where the service's cache keeps Node's runner program (it cannot be
+    written there). 2. Start a service offering Node, with runners. 3. Run a hello world.
+    Expected: /info's prewarm lists no Node runner and says under ``unavailable`` that its
+    program could not be built; the hello world runs all the same (cold) and is correct."""
+    source = (resources.files("executor.languages.node") / "runner.js").read_bytes()
+    # Not under /tmp: a run with a mount namespace sees its own /tmp (settings.runs_dir).
+    base = Path(tempfile.mkdtemp(dir="/var/lib", prefix="executor-test-"))
+    base.chmod(0o755)  # the runs' uids pass through it to their directories
+    try:
+        digest = hashlib.sha256(source).hexdigest()[:16]
+        (base / "executor-cache" / f"node-runner-{digest}.js").mkdir(parents=True)
+        env = {
+            "EXECUTOR_LANGUAGES": "node",
+            "EXECUTOR_PREWARM": "true",
+            "EXECUTOR_RUNS_DIR": str(base / "runs"),
+        }
+        with start_service(tmp_path, env) as service:
+            wait_for(
+                lambda: "node" in service.info()["prewarm"]["unavailable"],
+                timeout_s=RUNNER_READY_TIMEOUT_S,
+                what="node's runners reported unavailable",
+            )
+            prewarm = service.info()["prewarm"]
+            assert "could not be built" in prewarm["unavailable"]["node"], prewarm
+            assert prewarm["runners"] == [], prewarm
+            result = service.execute({"language": "node", "code": "console.log('hello')"})
+            assert (result["status"], result["stdout"]) == ("ok", "hello\n"), result
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
