@@ -5,11 +5,13 @@ import os
 import secrets
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from executor.testing import HostService, Launcher, RunningService
@@ -206,3 +208,33 @@ def build_images(docker: str) -> dict[str, str]:
     if done.returncode != 0:
         pytest.fail(f"images/build.sh failed ({done.returncode}):\n{done.stderr[-6000:]}")
     return dict(IMAGES)
+
+
+# A Java program printing its pid: that of the runner it ran in, if it ran in one.
+JAVA_PRINTS_ITS_PID = """public class Main {
+    public static void main(String[] args) {
+        System.out.println(ProcessHandle.current().pid());
+    }
+}
+"""
+
+
+def execute_watching_runners(
+    service: RunningService, body: dict[str, Any], *, language: str
+) -> tuple[dict[str, Any], set[int]]:
+    """POST /execute ``body`` (on a client of its own) while /info is read over and over: the
+    answer, and the pids of every ``language`` runner /info listed meanwhile."""
+    answer: dict[str, Any] = {}
+
+    def send() -> None:
+        with httpx.Client(base_url=service.url, timeout=120) as client:
+            answer.update(client.post("/execute", json=body).json())
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    runner_pids: set[int] = set()
+    while sender.is_alive():
+        runners = service.info()["prewarm"]["runners"]
+        runner_pids |= {r["pid"] for r in runners if r["language"] == language}
+        sender.join(0.01)
+    return answer, runner_pids

@@ -6,15 +6,21 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.support import PROGRAMS, Service, processes_of_uids, start_service, stop_service
+from tests.support import (
+    JAVA_PRINTS_ITS_PID,
+    PROGRAMS,
+    Service,
+    execute_watching_runners,
+    processes_of_uids,
+    start_service,
+    stop_service,
+)
 
 JAVAC_CASES = sorted(p.name for p in (PROGRAMS / "java" / "javac").glob("*.java"))
 
@@ -168,14 +174,6 @@ def test_a_submission_during_the_warm_compilers_start_waits_for_it(
     assert state["warm_ups_left"] == 0
 
 
-PRINTS_ITS_PID = """public class Main {
-    public static void main(String[] args) {
-        System.out.println(ProcessHandle.current().pid());
-    }
-}
-"""
-
-
 def test_a_submission_during_the_warm_compilers_start_runs_in_a_runner_started_meanwhile(
     starting_service: Service,
 ) -> None:
@@ -186,20 +184,8 @@ def test_a_submission_during_the_warm_compilers_start_runs_in_a_runner_started_m
     started cold beside the compiler's start; the deferred self-test ran after it (the log's
     order), not beside it."""
     svc = starting_service
-    answer: dict[str, object] = {}
-
-    def send() -> None:
-        with httpx.Client(base_url=svc.url, timeout=120) as client:
-            body = {"language": "java", "code": PRINTS_ITS_PID}
-            answer.update(client.post("/execute", json=body).json())
-
-    sender = threading.Thread(target=send)
-    sender.start()
-    runner_pids: set[int] = set()
-    while sender.is_alive():
-        runners = svc.info()["prewarm"]["runners"]
-        runner_pids |= {r["pid"] for r in runners if r["language"] == "java"}
-        sender.join(0.01)
+    body = {"language": "java", "code": JAVA_PRINTS_ITS_PID}
+    answer, runner_pids = execute_watching_runners(svc, body, language="java")
     assert answer["status"] == "ok", answer
     assert int(str(answer["stdout"])) in runner_pids, (answer["stdout"], runner_pids)
     svc.wait_warm()

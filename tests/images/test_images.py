@@ -3,13 +3,21 @@ container of the replica's size (--cpus 0.5 --memory 1g, default capabilities an
 
 import json
 import subprocess
-import threading
 import time
 
 import pytest
 
 from executor.testing import ContainerService
-from tests.support import BASE_IMAGE, IMAGES, LANGUAGES, container_name, program, runner_uids_of
+from tests.support import (
+    BASE_IMAGE,
+    IMAGES,
+    JAVA_PRINTS_ITS_PID,
+    LANGUAGES,
+    container_name,
+    execute_watching_runners,
+    program,
+    runner_uids_of,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -35,13 +43,6 @@ JAVA_RUNNER_SCRIPT = f"""
 from executor.languages.java.runner import build_runner
 from executor.languages.java.toolchain import probe_java
 print(build_runner(probe_java("{JAVA_HOME}/bin/java"), "/proc/no-cache-here"))
-"""
-# A Java program printing its pid: that of the runner it ran in, if it ran in one.
-PRINTS_ITS_PID = """public class Main {
-    public static void main(String[] args) {
-        System.out.println(ProcessHandle.current().pid());
-    }
-}
 """
 PYTHON_IMAGE_MAX_BYTES = 150 * 10**6
 EXECUTOR_LAYER_MAX_BYTES = 30 * 10**6
@@ -264,18 +265,8 @@ def test_a_java_submission_right_after_readyz_runs_in_a_runner(
     with ContainerService.start(
         images["java"], name=container_name("java-first"), docker=docker
     ) as running:
-        answer: dict[str, object] = {}
-
-        def send() -> None:
-            answer.update(running.execute({"language": "java", "code": PRINTS_ITS_PID}))
-
-        sender = threading.Thread(target=send)
-        sender.start()
-        runner_pids: set[int] = set()
-        while sender.is_alive():
-            runners = running.info()["prewarm"]["runners"]
-            runner_pids |= {r["pid"] for r in runners}
-            sender.join(0.02)
+        body = {"language": "java", "code": JAVA_PRINTS_ITS_PID}
+        answer, runner_pids = execute_watching_runners(running, body, language="java")
         assert answer["status"] == "ok", answer
         assert int(str(answer["stdout"])) in runner_pids, (answer["stdout"], runner_pids)
 
