@@ -78,7 +78,9 @@ def children_of(pid: int) -> list[int]:
     kernel has no such files, so the caller can scan all of /proc instead."""
     try:
         tids = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
+        # ESRCH, not ENOENT, when the process is reaped between the lookup and the read: seen
+        # once in CI as a 500 (test_a_dead_warm_compiler_falls_back_to_fresh_javac).
         return []
     found: list[int] = []
     for tid in tids:
