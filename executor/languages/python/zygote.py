@@ -42,6 +42,10 @@ def main() -> None:
     library, request_fd, reply_fd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     setup = ctypes.CDLL(library).executor_setup
     setup.argtypes = (ctypes.c_int, ctypes.POINTER(ctypes.c_char_p))
+    # The first compile() of a process pays for setting up the compiler, and running this file
+    # as a script does not: paid here once, not by every run's compile of main.py. Measured
+    # (host, Python 3.11, hello world through the service): 6.2 → 4.6 ms of CPU per run.
+    compile("pass\n", "<warm-up>", "exec")
     # Everything the zygote holds now is left alone by a run's collections: they look at the
     # program's objects only, and touch no inherited page (a copy-on-write fault each).
     gc.freeze()
