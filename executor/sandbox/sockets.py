@@ -6,10 +6,11 @@ gigabytes that no resident size shows. The kernel reports each socket's memory a
 (UNIX_DIAG_MEMINFO, UNIX_DIAG_UID: Linux 5.3) to anyone in the socket's network namespace.
 """
 
-import ctypes
 import os
 import socket
 import struct
+
+from executor.sandbox.libc import setns
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -51,19 +52,17 @@ def unix_socket_kb_by_uid() -> dict[int, int]:
 def unix_socket_kb_in(netns_fd: int) -> dict[int, int]:
     """unix_socket_kb_by_uid for the network namespace ``netns_fd`` (an open
     /proc/<pid>/ns/net), entered by the calling thread only and left again. Raises OSError."""
-    libc = ctypes.CDLL(None, use_errno=True)
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if libc.setns(netns_fd, CLONE_NEWNET) != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, f"setns: {os.strerror(error)}")
+        setns(netns_fd, CLONE_NEWNET)
         try:
             return unix_socket_kb_by_uid()
         finally:
-            if libc.setns(own, CLONE_NEWNET) != 0:
-                error = ctypes.get_errno()
+            try:
+                setns(own, CLONE_NEWNET)
+            except OSError as exc:
                 # A thread stuck in a run's namespace would measure the wrong sockets for good.
-                raise SystemExit(f"setns back to the service's network namespace: {error}")
+                raise SystemExit(f"setns back to the service's network namespace: {exc}") from exc
     finally:
         os.close(own)
 
