@@ -116,25 +116,25 @@ class Zygote:
         descriptors of this process; return its pid once the program is about to start. The
         run is (or is about to be) a child of this process: wait4 it. Raises SpawnError when
         the zygote is down (it is restarted meanwhile) or the run's setup failed."""
-        async with self._lock:
-            if not self.alive:
-                self.start()
-                raise SpawnError("the zygote was down; it is starting again")
-            error_r, error_w = os.pipe()
-            os.set_blocking(error_r, False)
-            args_fd = _memfd_with(b"".join(os.fsencode(a) + b"\0" for a in args))
-            filter_fd = self.helper.filter_fd if plan.seccomp else None
-            items = [
-                str(os.getpid()),
-                *(str(fd) for fd in (stdin, stdout, stderr, error_w, args_fd)),
-                str(filter_fd if filter_fd is not None else -1),
-                cwd,
-                main,
-                str(len(env)),
-                *(f"{name}={value}" for name, value in env.items()),
-                *self.helper.setup_options(plan, error_fd="{error}", filter_fd="{filter}"),
-            ]
-            try:
+        error_r, error_w = os.pipe()
+        os.set_blocking(error_r, False)
+        args_fd = _memfd_with(b"".join(os.fsencode(a) + b"\0" for a in args))
+        try:
+            async with self._lock:
+                if not self.alive:
+                    self.start()
+                    raise SpawnError("the zygote was down; it is starting again")
+                filter_fd = self.helper.filter_fd if plan.seccomp else None
+                items = [
+                    str(os.getpid()),
+                    *(str(fd) for fd in (stdin, stdout, stderr, error_w, args_fd)),
+                    str(filter_fd if filter_fd is not None else -1),
+                    cwd,
+                    main,
+                    str(len(env)),
+                    *(f"{name}={value}" for name, value in env.items()),
+                    *self.helper.setup_options(plan, error_fd="{error}", filter_fd="{filter}"),
+                ]
                 try:
                     os.write(self._request_w, _frame(items))
                     reply = await _read_exactly(self._reply_r, _INT)
@@ -146,22 +146,23 @@ class Zygote:
                     # would be this one's; start afresh.
                     self.stop()
                     raise
-                pid = int.from_bytes(reply, "big", signed=True)
-                if pid <= 0:
-                    raise SpawnError("the zygote could not fork")
-                # The run opens this process's descriptors itself: keep them until it has.
-                first = await _first_byte_or_exit(error_r, pid)
-                if first is None:
-                    # It ended before it started (a spare that died waiting): reap it now,
-                    # nothing else will (it ran as root, no uid's cleanup finds it).
-                    with contextlib.suppress(ChildProcessError):
-                        os.waitpid(pid, os.WNOHANG)
-            except BaseException:
-                os.close(error_r)
-                raise
-            finally:
-                os.close(args_fd)
-                os.close(error_w)
+            pid = int.from_bytes(reply, "big", signed=True)
+            if pid <= 0:
+                raise SpawnError("the zygote could not fork")
+            # The run opens this process's descriptors itself: keep them until it has. (The
+            # next request need not wait for that: its spare is another process.)
+            first = await _first_byte_or_exit(error_r, pid)
+            if first is None:
+                # It ended before it started (a spare that died waiting): reap it now,
+                # nothing else will (it ran as root, no uid's cleanup finds it).
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+        except BaseException:
+            os.close(error_r)
+            raise
+        finally:
+            os.close(args_fd)
+            os.close(error_w)
         try:
             error = (first if first not in (None, _OPENED) else b"") + await _read_until_eof(
                 error_r
