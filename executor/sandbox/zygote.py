@@ -118,7 +118,12 @@ class Zygote:
         the zygote is down (it is restarted meanwhile) or the run's setup failed."""
         error_r, error_w = os.pipe()
         os.set_blocking(error_r, False)
-        args_fd = _memfd_with(b"".join(os.fsencode(a) + b"\0" for a in args))
+        try:
+            args_fd = _memfd_with(b"".join(os.fsencode(a) + b"\0" for a in args))
+        except BaseException:
+            os.close(error_r)
+            os.close(error_w)
+            raise
         try:
             async with self._lock:
                 if not self.alive:
@@ -223,9 +228,13 @@ def _announced(reply_r: int) -> list[int]:
 
 def _memfd_with(data: bytes) -> int:
     fd = os.memfd_create("args", os.MFD_CLOEXEC)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        raise
     return fd
 
 
