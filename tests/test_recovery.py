@@ -16,7 +16,7 @@ import pytest
 
 from executor.testing import ContainerService, with_docker_default_capabilities
 from tests import probes
-from tests.hostile.support import PROBE_ARGV, wait_for_java_self_test
+from tests.hostile.support import PROBE_ARGV, wait_for_deferred_self_tests
 from tests.support import (
     build_images,
     container_name,
@@ -67,7 +67,7 @@ def test_a_restarted_service_cleans_what_the_killed_one_left(
     launcher = with_docker_default_capabilities()
     first = start_service(tmp_path, env, warm=True, launcher=launcher)
     with first, concurrent.futures.ThreadPoolExecutor(2) as pool:
-        wait_for_java_self_test(first)  # it runs as a uid of the pool, in a directory of its own
+        wait_for_deferred_self_tests(first)  # they run as uids of the pool, in their directories
         uid_pool = first.info()["isolation"]["uid_pool"]
         uids = range(uid_pool["base"], uid_pool["base"] + uid_pool["size"] + 1)
         for _ in range(2):

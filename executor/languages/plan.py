@@ -166,9 +166,10 @@ class LanguagePlan:
     # The version the self-test prints on stderr (group 1), so that discovery starts the runtime
     # once, not a second time for a version probe (a deferred self-test uses probe_toolchain).
     self_test_version: re.Pattern[str] = re.compile(r"^\s*v?(\d+(?:\.\d+)*)\s*$")
-    # True for a language whose self-test is slow (Java's needs a compile): it is offered once
-    # its toolchain answers the version probe, and its self-test runs in the background after
-    # the warm server is up, withdrawing it if it fails. False: the self-test gates readiness.
+    # True for a language whose self-test is slow at half a CPU (Java's needs a compile, Node's
+    # a start of V8): it is offered once its toolchain answers the version probe, and its
+    # self-test runs in the background after the warm servers are up, withdrawing it if it
+    # fails. False: the self-test gates readiness.
     self_test_deferred: bool = False
     # Hooks for what data cannot say (Java: the file and class follow the source's public class).
     main_name_for: Callable[[str], str] | None = None

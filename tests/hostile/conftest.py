@@ -15,7 +15,7 @@ from tests.hostile.support import (
     DOCKER_CAPS,
     Hostile,
     Target,
-    wait_for_java_self_test,
+    wait_for_deferred_self_tests,
 )
 from tests.support import (
     LANGUAGES,
@@ -48,7 +48,7 @@ def hostile(
     except FileNotFoundError as missing:
         pytest.fail(str(missing))
     with start_service(tmp_path_factory.mktemp(mode), launcher=launcher) as svc:
-        wait_for_java_self_test(svc)
+        wait_for_deferred_self_tests(svc)
         info = svc.info()
         assert info["isolation"]["uid_pool"] is not None, info
         target = Target(service=svc, info=info, pid=svc.pid)
@@ -94,8 +94,7 @@ def language_containers(docker: str, images: dict[str, str]) -> Iterator[dict[st
         targets = {}
         for language, future in starting.items():
             container = future.result()
-            if language == "java":
-                wait_for_java_self_test(container)
+            wait_for_deferred_self_tests(container)
             info = container.info()
             assert info["isolation"]["uid_pool"] is not None, info
             pid = container.state()["Pid"]

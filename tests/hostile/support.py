@@ -42,7 +42,9 @@ PROBE_ARGV = ("/opt/executor/bin/python", "-I", "-c", Path(probes.__file__).read
 MARGIN_MS = 2000
 QUICK = {"time_ms": 1000, "wall_time_ms": 2000}
 EXPECTED_ENV = {"HOME", "LANG", "PATH", "TMPDIR"}
-JAVA_SELF_TEST_TIMEOUT_S = 120
+DEFERRED_SELF_TEST_TIMEOUT_S = 120
+# The languages whose self-test runs after /readyz (LanguagePlan.self_test_deferred).
+DEFERRED_SELF_TESTS = frozenset({"java", "node"})
 
 
 @dataclass
@@ -139,18 +141,23 @@ class Hostile:
         return run_program(self.target(language).service, language, case, **extra)
 
 
-def wait_for_java_self_test(service: RunningService) -> None:
-    """After /readyz the service still runs Java's full self-test in the background, under a uid
-    of the pool: its processes and files must not count as a hostile run's."""
+def wait_for_deferred_self_tests(service: RunningService) -> None:
+    """After /readyz the service still runs the full self-test of Java and Node (offered on
+    their version) in the background, under a uid of the pool: their processes and files must
+    not count as a hostile run's. Waits for each of the two the service offers."""
+    offered = {runtime["language"] for runtime in service.client.get("/runtimes").json()}
     # A container's log is a `docker logs` process each time: read it less often.
     interval_s = 0.25 if isinstance(service, ContainerService) else 0.01
-    wait_for(
-        lambda: re.search(r"runtime java: (full self-test passed|withdrawn)", service.log()),
-        timeout_s=JAVA_SELF_TEST_TIMEOUT_S,
-        what="Java's deferred self-test",
-        interval_s=interval_s,
-    )
-    assert "java: withdrawn" not in service.log(), service.log()
+    for language in sorted(DEFERRED_SELF_TESTS & offered):
+        wait_for(
+            lambda language=language: re.search(
+                rf"runtime {language}: (full self-test passed|withdrawn)", service.log()
+            ),
+            timeout_s=DEFERRED_SELF_TEST_TIMEOUT_S,
+            what=f"{language}'s deferred self-test",
+            interval_s=interval_s,
+        )
+        assert f"{language}: withdrawn" not in service.log(), service.log()
 
 
 def describe_process(pid: int) -> str:

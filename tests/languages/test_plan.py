@@ -2,12 +2,13 @@
 
 import os
 import stat
+import subprocess
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from executor.languages.node.plan import runner_script
+from executor.languages.node.plan import find_node, probe_node, runner_script
 from executor.languages.plan import Toolchain, expand_argv, heap_mb_for
 from executor.languages.registry import all_plans
 
@@ -103,3 +104,21 @@ def test_nodes_runner_module_is_copied_where_the_runs_can_read_it(tmp_path: Path
     assert Path(first).read_bytes() == packaged.read_bytes()
     assert stat.S_IMODE(os.stat(first).st_mode) == 0o644
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [Path(first).name]
+
+
+def test_nodes_version_probe_gives_the_version_a_script_reports() -> None:
+    # 1. Probe the first node found, as discovery does (`node --version`, no script run).
+    # 2. Ask the same binary for process.versions.node by running a script.
+    # Expected: the same version, without the leading "v"; and None for a binary that is not
+    # node (a probe that does not answer as node does is no toolchain).
+    node = find_node()[0]
+    toolchain = probe_node(node)
+    assert toolchain is not None
+    reported = subprocess.run(
+        [node, "-e", "process.stdout.write(process.versions.node)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert (toolchain.version, toolchain.interpreter) == (reported, node)
+    assert probe_node("/bin/true") is None
