@@ -16,7 +16,7 @@ import pytest
 
 from executor.testing import ContainerService, with_docker_default_capabilities
 from tests import probes
-from tests.hostile.support import PROBE_ARGV, wait_for_deferred_self_tests
+from tests.hostile.support import PROBE_ARGV
 from tests.support import (
     build_images,
     container_name,
@@ -25,6 +25,7 @@ from tests.support import (
     program,
     start_service,
     wait_for,
+    wait_for_deferred_self_tests,
 )
 
 LIMITS = {"wall_time_ms": 60000, "time_ms": 20000}

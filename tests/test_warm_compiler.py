@@ -20,6 +20,7 @@ from tests.support import (
     processes_of_uids,
     start_service,
     stop_service,
+    wait_for_deferred_self_tests,
 )
 
 JAVAC_CASES = sorted(p.name for p in (PROGRAMS / "java" / "javac").glob("*.java"))
@@ -168,6 +169,7 @@ def test_a_submission_during_the_warm_compilers_start_waits_for_it(
     hello = svc.run_program("java", "hello")
     assert hello["status"] == "ok" and hello["stdout"] == "Hello, world!\n"
     svc.wait_warm()
+    wait_for_deferred_self_tests(svc)
     state = svc.client.get("/info").json()["warm_compilers"]["java"]
     assert state["ready"] and state["starts"] == 1
     assert state["compiles"] == 2, state
@@ -189,5 +191,6 @@ def test_a_submission_during_the_warm_compilers_start_runs_in_a_runner_started_m
     assert answer["status"] == "ok", answer
     assert int(str(answer["stdout"])) in runner_pids, (answer["stdout"], runner_pids)
     svc.wait_warm()
+    wait_for_deferred_self_tests(svc)
     log = svc.log()
     assert log.index("POST /execute") < log.index("java: full self-test passed"), log[-3000:]

@@ -15,7 +15,6 @@ from tests.hostile.support import (
     DOCKER_CAPS,
     Hostile,
     Target,
-    wait_for_deferred_self_tests,
 )
 from tests.support import (
     LANGUAGES,
@@ -25,6 +24,7 @@ from tests.support import (
     container_name,
     docker_engine,
     start_service,
+    wait_for_deferred_self_tests,
 )
 
 

@@ -14,7 +14,6 @@ through the same probes, so each test reads the same in every mode.
 
 import concurrent.futures
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,6 @@ from tests.support import (
     runner_pids,
     runner_uids_of,
     settled,
-    wait_for,
 )
 
 ALL_CAPS = "root-all-caps"
@@ -42,9 +40,6 @@ PROBE_ARGV = ("/opt/executor/bin/python", "-I", "-c", Path(probes.__file__).read
 MARGIN_MS = 2000
 QUICK = {"time_ms": 1000, "wall_time_ms": 2000}
 EXPECTED_ENV = {"HOME", "LANG", "PATH", "TMPDIR"}
-DEFERRED_SELF_TEST_TIMEOUT_S = 120
-# The languages whose self-test runs after /readyz (LanguagePlan.self_test_deferred).
-DEFERRED_SELF_TESTS = frozenset({"java", "node"})
 
 
 @dataclass
@@ -139,25 +134,6 @@ class Hostile:
 
     def run(self, language: str, case: str, **extra: object) -> dict:
         return run_program(self.target(language).service, language, case, **extra)
-
-
-def wait_for_deferred_self_tests(service: RunningService) -> None:
-    """After /readyz the service still runs the full self-test of Java and Node (offered on
-    their version) in the background, under a uid of the pool: their processes and files must
-    not count as a hostile run's. Waits for each of the two the service offers."""
-    offered = {runtime["language"] for runtime in service.client.get("/runtimes").json()}
-    # A container's log is a `docker logs` process each time: read it less often.
-    interval_s = 0.25 if isinstance(service, ContainerService) else 0.01
-    for language in sorted(DEFERRED_SELF_TESTS & offered):
-        wait_for(
-            lambda language=language: re.search(
-                rf"runtime {language}: (full self-test passed|withdrawn)", service.log()
-            ),
-            timeout_s=DEFERRED_SELF_TEST_TIMEOUT_S,
-            what=f"{language}'s deferred self-test",
-            interval_s=interval_s,
-        )
-        assert f"{language}: withdrawn" not in service.log(), service.log()
 
 
 def describe_process(pid: int) -> str:
