@@ -148,9 +148,9 @@ class ExecutionService:
         while True:
             await self._all_done.wait()
             left = self._idle_since + DEFERRED_SELF_TEST_QUIET_S - time.monotonic()
-            if left <= 0 and self._all_done.is_set():
+            if left <= 0:
                 return
-            await asyncio.sleep(max(left, 0.0))
+            await asyncio.sleep(left)  # a submission meanwhile moves _idle_since: look again
 
     def start_zygotes(self) -> None:
         """Start a zygote for each offered language whose plan has one (EXECUTOR_PREWARM)."""
