@@ -70,6 +70,19 @@ def outcome(**fields: object) -> Outcome:
         # A SIGXCPU it sent itself is no evidence of the time limit; the CPU time is.
         ({"exit_code": None, "signal": signal.SIGXCPU}, Status.RUNTIME_ERROR),
         ({"cpu_time_ms": 1001}, Status.TIME_LIMIT_EXCEEDED),
+        # Past both limits when the supervisor caught it: its memory, whose page faults can
+        # be what took its CPU time past the limit.
+        (
+            {
+                "killed_for": KillReason.CPU_TIME_LIMIT,
+                "exit_code": None,
+                "signal": 9,
+                "cpu_time_ms": 1020,
+                "memory_kb": 70000,
+            },
+            Status.MEMORY_LIMIT_EXCEEDED,
+        ),
+        ({"cpu_time_ms": 1001, "exit_code": 1, "memory_kb": 70000}, Status.MEMORY_LIMIT_EXCEEDED),
         ({"exit_code": None, "signal": 9, "memory_kb": 70000}, Status.MEMORY_LIMIT_EXCEEDED),
         # The kernel's OOM killer: the run's fault only if it was over its own limit.
         ({"exit_code": None, "signal": 9, "oom_killed": True}, Status.INTERNAL_ERROR),

@@ -370,10 +370,12 @@ class _Supervisor:
     async def _limit_passed(self) -> KillReason | None:
         assert self.sampler is not None
         sampler = self.sampler
-        if sampler.cpu_time_ms - self.cpu_before_ms > self.limits.cpu_time_ms:
-            return KillReason.CPU_TIME_LIMIT
+        # Memory first: a sample that finds both limits passed (a late sample, or page faults
+        # that took the CPU time past its limit on the way) reports the memory (verdict.decide).
         if await self._memory_kb_now() > self.limits.memory_kb:
             return KillReason.MEMORY_LIMIT
+        if sampler.cpu_time_ms - self.cpu_before_ms > self.limits.cpu_time_ms:
+            return KillReason.CPU_TIME_LIMIT
         held = sampler.held
         if held.disk_kb > self.limits.disk_kb or held.files > self.limits.disk_files:
             return KillReason.DISK_LIMIT
