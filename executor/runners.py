@@ -24,10 +24,10 @@ from executor.wire import Limits
 
 log = logging.getLogger("executor")
 
-# Runners kept per language: at most this many; and of all languages together, one fewer than
-# the pool's uids (one is left for runs of other languages or limits). Each language is owed
-# an equal share of those; the rest go to the language of the last submission a runner could
-# serve, so that while one runs from a runner the next one is already starting.
+# Runners kept per language: at most this many; and of all languages together, most_runners.
+# Each language is owed an equal share of those; the rest go to the language of the last
+# submission a runner could serve, so that while one runs from a runner the next one is
+# already starting.
 MOST_RUNNERS_PER_LANGUAGE = 2
 # A runner is used only while the CPU time it spent before its go signal (start-up, and the
 # interpreter's own background work while idle) is below this: the program's RLIMIT_CPU
@@ -97,6 +97,21 @@ class Claim:
         self._pool.wake()
 
 
+def most_runners(concurrency: int) -> int:
+    """Idle runners of all languages together: one fewer than the runs at once (with a
+    concurrency of one, none)."""
+    return concurrency - 1
+
+
+def run_pool_size(concurrency: int) -> int:
+    """The uids of the run pool: one per run at once, as many again so that a run never waits
+    for the cleanup of the last one to end, and one per idle runner. Runners held uids of the
+    runs' own before: with three idle runners in a pool of four, runs of a third language
+    (Python's) got one uid, and each second one at once waited for a cleanup or ended a
+    runner, which started again after it."""
+    return 2 * concurrency + most_runners(concurrency)
+
+
 class RunnerPool:
     """The runners of this replica (see the module docstring). ``start`` builds each
     language's runner program and keeps the runners topped up until ``close``."""
@@ -113,11 +128,11 @@ class RunnerPool:
         self.admission = admission
         self.settings = settings
         with_runners = [r for r in runtimes if r.plan.runner is not None]
-        pool_size = sandbox.pool.size if sandbox.pool is not None else admission.concurrency
-        share = max(1, min(MOST_RUNNERS_PER_LANGUAGE, (pool_size - 1) // max(1, len(with_runners))))
-        # All languages' runners together: one uid of the pool is left for other runs (with a
-        # pool of one uid, no runner).
-        self._most = pool_size - 1
+        most = most_runners(admission.concurrency)
+        share = max(1, min(MOST_RUNNERS_PER_LANGUAGE, most // max(1, len(with_runners))))
+        # All languages' runners together (their uids are the pool's beyond the runs': see
+        # run_pool_size).
+        self._most = most
         # A runner starts beside runs only while they leave a CPU free (else it would slow
         # them down: on a replica of half a CPU, it waits for the run to end).
         self._cpus = available_cpus()

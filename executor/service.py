@@ -20,7 +20,7 @@ from executor.languages.registry import Runtime, all_plans
 from executor.metrics import Metrics
 from executor.models import ExecuteRequest, ExecuteResponse, RuntimeInfo, Status, StreamFlags
 from executor.pipeline import Pipeline
-from executor.runners import RunnerPool
+from executor.runners import RunnerPool, run_pool_size
 from executor.runtimes import Runtimes
 from executor.sandbox import IsolationMode, Sandbox, SandboxConfig, SpawnError, Zygote
 from executor.settings import Settings
@@ -94,7 +94,7 @@ class ExecutionService:
                 runs_dir=settings.resolved_runs_dir(),
                 helper_dir=settings.helper_dir(),
                 spawn_helper=settings.prebuilt_spawn_helper(),
-                pool_size=settings.concurrency(),
+                pool_size=run_pool_size(settings.concurrency()),
                 uid_base=settings.uid_base,
                 # A judge program (interactor, output validator) runs beside a test's box, as a
                 # uid of its own: one companion per run slot.

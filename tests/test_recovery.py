@@ -80,7 +80,8 @@ def test_a_restarted_service_cleans_what_the_killed_one_left(
 
         wait_for(
             lambda: (
-                len(owned_run_dirs(runs_dir, uids)) == 3  # two runs, the warm compiler
+                # two runs, the warm compiler (and the idle runners' own)
+                len(owned_run_dirs(runs_dir, uids)) >= 3
                 and len(processes_of_uids(uids.start, len(uids))) >= 5
                 and planted()
             ),
@@ -90,7 +91,7 @@ def test_a_restarted_service_cleans_what_the_killed_one_left(
         first.process.kill()
         first.process.wait()
         assert processes_of_uids(uids.start, len(uids)), "the dead service's processes live on"
-    assert len(owned_run_dirs(runs_dir, uids)) == 3
+    assert len(owned_run_dirs(runs_dir, uids)) >= 3
 
     with start_service(tmp_path, env, launcher=launcher) as second:
         # Ready: the cleanup came before.

@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ def test_a_runner_that_dies_while_waiting_is_replaced_and_counted(tmp_path: Path
 
 
 def test_a_run_that_finds_its_runner_still_starting_waits_for_it(tmp_path: Path) -> None:
-    """1. Start a service offering Node with a pool of two uids (so one runner at a time).
+    """1. Start a service offering Node with a concurrency of two (so one runner at a time).
     2. Once a runner waits, run a hello world: it takes that runner, and the replacement
     starts after the run. 3. At once, as soon as /info lists the replacement (still
     starting, unless the machine was quicker than the run), run another hello world.
@@ -92,6 +93,22 @@ def test_a_run_that_finds_its_runner_still_starting_waits_for_it(tmp_path: Path)
         result = service.execute(hello)
         assert (result["status"], result["stdout"]) == ("ok", "hello\n"), result
         assert starting[0] not in runner_pids(service.info()), starting
+
+
+def test_idle_runners_leave_the_runs_of_another_language_their_uids(tmp_path: Path) -> None:
+    """1. Start a service offering Python and Node with a concurrency of two (one Node runner
+    at most). 2. Once the Node runner waits, run two Python programs at once, each sleeping
+    0.5 s. Expected: both correct, and the same Node runner still waits: neither run needed
+    its uid (with the runners' uids taken from the runs', the second Python run ended it)."""
+    env = {"EXECUTOR_LANGUAGES": "python,node", "EXECUTOR_MAX_CONCURRENCY": "2"}
+    sleepy = {"language": "python", "code": "import time\ntime.sleep(0.5)\nprint('done')"}
+    with start_service(tmp_path, env) as service:
+        runner = wait_for_idle_runners(service, "node")[0]
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(service.execute, [sleepy, sleepy]))
+        assert [(r["status"], r["stdout"]) for r in results] == [("ok", "done\n")] * 2, results
+        assert idle_runners(service.info(), "node") == [runner]
+        assert service.info()["isolation"]["uid_pool"]["size"] == 5
 
 
 def test_a_language_without_runners_says_why_in_info(tmp_path: Path) -> None:

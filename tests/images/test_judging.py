@@ -52,8 +52,9 @@ def test_the_interactive_problem_is_judged_in_the_python_image(
     )
     assert result["verdict"] == verdict, result
     assert all(t["checker_message"] for t in result["tests"]), result["tests"]
-    info = python_container.info()["isolation"]
-    assert info["companion_uid_pool"]["size"] == info["uid_pool"]["size"]
+    info = python_container.info()
+    # One companion uid per run slot.
+    assert info["isolation"]["companion_uid_pool"]["size"] == info["load"]["concurrency"]
 
 
 def test_a_java_submission_is_judged_by_a_java_validator_in_the_java_image(
