@@ -46,8 +46,8 @@ def decide(
     """The verdict of a run, in this order; a limit status only with evidence that the limit
     was reached:
 
-    1. the supervisor ended it at a limit (the first one, when several were; memory when it
-       was past both its memory and its CPU limits when caught);
+    1. the supervisor ended it at a limit (the first one it found: at a sample past both its
+       memory and its CPU limits, the memory; see supervise._limit_passed);
     2. the kernel's out-of-memory killer ended it: its own fault if its peak was over its
        limit, else the service's (``internal_error``: the replica ran short);
     3. it failed with its peak memory over the limit, or with the runtime's out-of-memory report
@@ -59,17 +59,11 @@ def decide(
        (``process_limit_markers``) with at least PROCESS_EVIDENCE_FRACTION of the limit's
        processes seen). Only the message rests on this, never the status.
     """
-    memory_mb = limits.memory_kb // 1024
-    if outcome.killed_for is KillReason.CPU_TIME_LIMIT and outcome.memory_kb > limits.memory_kb:
-        # Past both limits when caught (within one sample): the memory is what it went for,
-        # and the kernel's work to give it pages counts as its CPU time. On this project's CI
-        # VM, writing 512 MB of file pages after 25 s idle cost 4.0 s of system time, 0.2 s
-        # right after: a memory hog can pass a time limit on its way to its memory one.
-        return Verdict(Status.MEMORY_LIMIT_EXCEEDED, f"used more than {memory_mb} MB of memory")
     if outcome.killed_for is not None:
         return Verdict(
             status_for_kill(outcome.killed_for), _kill_message(outcome.killed_for, limits)
         )
+    memory_mb = limits.memory_kb // 1024
     if outcome.oom_killed:
         if outcome.memory_kb > limits.memory_kb:
             return Verdict(Status.MEMORY_LIMIT_EXCEEDED, f"used more than {memory_mb} MB of memory")

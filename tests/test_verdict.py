@@ -70,8 +70,9 @@ def outcome(**fields: object) -> Outcome:
         # A SIGXCPU it sent itself is no evidence of the time limit; the CPU time is.
         ({"exit_code": None, "signal": signal.SIGXCPU}, Status.RUNTIME_ERROR),
         ({"cpu_time_ms": 1001}, Status.TIME_LIMIT_EXCEEDED),
-        # Past both limits when the supervisor caught it: its memory, whose page faults can
-        # be what took its CPU time past the limit.
+        # Stopped at its CPU limit, a peak over the memory limit does not change the verdict:
+        # the supervisor checks the memory first at each sample, by the measure that enforces
+        # it; a resident peak (shared pages counted in full) is no evidence against that.
         (
             {
                 "killed_for": KillReason.CPU_TIME_LIMIT,
@@ -80,7 +81,7 @@ def outcome(**fields: object) -> Outcome:
                 "cpu_time_ms": 1020,
                 "memory_kb": 70000,
             },
-            Status.MEMORY_LIMIT_EXCEEDED,
+            Status.TIME_LIMIT_EXCEEDED,
         ),
         ({"cpu_time_ms": 1001, "exit_code": 1, "memory_kb": 70000}, Status.MEMORY_LIMIT_EXCEEDED),
         ({"exit_code": None, "signal": 9, "memory_kb": 70000}, Status.MEMORY_LIMIT_EXCEEDED),

@@ -2,14 +2,18 @@
 memory and CPU measured, everything of the run gone when it returns."""
 
 import asyncio
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from executor.sandbox.child import plan_child
+from executor.sandbox.sampler import TreeSampler
 from executor.sandbox.spawn import SpawnHelper
 from executor.sandbox.spec import KillReason, Outcome, ResourceLimits, RunSpec
-from executor.sandbox.supervise import run
+from executor.sandbox.supervise import _Supervisor, run
+from tests.support import wait_for
 
 PYTHON = "/usr/bin/python3"  # readable by any uid, unlike an interpreter under /root
 LIMITS = ResourceLimits(
@@ -78,6 +82,37 @@ def test_a_stopped_program_is_killed_at_the_wall_limit(helper: SpawnHelper, tmp_
     code = "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)"
     outcome = supervise(helper, code, tmp_path, wall_time_ms=300)
     assert outcome.killed_for is KillReason.WALL_TIME_LIMIT
+
+
+def test_a_sample_past_both_the_memory_and_the_cpu_limit_names_the_memory(
+    helper: SpawnHelper, tmp_path: Path
+) -> None:
+    """A real process holding 32 MB that has spun for 100 ms, sampled under a 16 MB and 50 ms
+    limit: the memory is named. Page faults count as CPU time, so a memory hog can pass its
+    time limit on its way to its memory limit (on this VM, 512 MB of fresh file pages cost up
+    to 4.4 s of CPU); the memory is what it went for."""
+    code = "x = b'x' * (32 << 20)\nwhile True: pass"
+    proc = subprocess.Popen([PYTHON, "-c", code], start_new_session=True)
+    try:
+        wait_for(lambda: _cpu_ms(proc.pid) >= 100, timeout_s=10, what="100 ms of CPU")
+        limits = ResourceLimits(**{**LIMITS.__dict__, "cpu_time_ms": 50, "memory_kb": 16384})
+        spec = RunSpec(argv=(PYTHON,), cwd=str(tmp_path), env={}, limits=limits, stdin=b"")
+        plan = plan_child(limits, identity=None, seccomp=False, namespaces=False, private_tmp=None)
+        supervisor = _Supervisor(
+            spec, plan=plan, helper=helper, scanner=None, zygote=None, prewarmed=None
+        )
+        supervisor.sampler = TreeSampler(proc.pid, identity=None, scanner=None)
+        supervisor.sampler.sample()
+        assert supervisor.sampler.rss_kb > 32768 and supervisor.sampler.cpu_time_ms > 50
+        assert asyncio.run(supervisor._limit_passed()) is KillReason.MEMORY_LIMIT
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _cpu_ms(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def test_memory_over_the_limit_is_killed_and_measured(helper: SpawnHelper, tmp_path: Path) -> None:
