@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from executor.languages.registry import all_plans
 from executor.testing import ContainerService, HostService, Launcher, RunningService
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,8 +37,6 @@ BASE_IMAGE = f"executor-base:{IMAGE_TAG}"
 IMAGES = {language: f"executor-{language}:{IMAGE_TAG}" for language in LANGUAGES}
 BUILD_TIMEOUT_S = 1800.0
 DEFERRED_SELF_TEST_TIMEOUT_S = 120
-# The languages whose self-test runs after /readyz (LanguagePlan.self_test_deferred).
-DEFERRED_SELF_TESTS = frozenset({"java", "node"})
 # Containers the tests start are named so: `docker ps --filter name=executor-tests-` finds any
 # that a killed test run left.
 CONTAINER_PREFIX = "executor-tests-"
@@ -252,7 +251,8 @@ def wait_for_deferred_self_tests(service: RunningService) -> None:
     offered = {runtime["language"] for runtime in service.client.get("/runtimes").json()}
     # A container's log is a `docker logs` process each time: read it less often.
     interval_s = 0.25 if isinstance(service, ContainerService) else 0.01
-    for language in sorted(DEFERRED_SELF_TESTS & offered):
+    deferred = {plan.name for plan in all_plans() if plan.self_test_deferred}
+    for language in sorted(deferred & offered):
         wait_for(
             lambda language=language: re.search(
                 rf"runtime {language}: (full self-test passed|withdrawn)", service.log()
