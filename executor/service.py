@@ -99,6 +99,8 @@ class ExecutionService:
                 # A judge program (interactor, output validator) runs beside a test's box, as a
                 # uid of its own: one companion per run slot.
                 companion_pool_size=settings.concurrency(),
+                # Node's and Java's runners load their scripts from the helper's directory.
+                read_by_runs=(settings.helper_dir(),),
             )
         )
         if sandbox.isolation.mode is IsolationMode.NONE:

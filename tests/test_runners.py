@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tests.support import runner_pids, start_service, wait_for
+from tests.support import runner_pids, start_service, wait_for, wait_for_deferred_self_tests
 from tests.test_metrics import scrape
 
 RUNNER_READY_TIMEOUT_S = 120
@@ -139,5 +139,43 @@ def test_a_language_without_runners_says_why_in_info(tmp_path: Path) -> None:
             assert prewarm["runners"] == [], prewarm
             result = service.execute({"language": "node", "code": "console.log('hello')"})
             assert (result["status"], result["stdout"]) == ("ok", "hello\n"), result
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_runs_dir_below_tmp_keeps_every_language_and_says_what_it_costs(
+    tmp_path: Path,
+) -> None:
+    """1. Start a service offering every language with its runs directory below /tmp (its
+    cache, with the runners' programs, goes beside it: below /tmp too). 2. Once the deferred
+    self-tests passed, run a hello world in each language. Expected: every language offered
+    and each hello world correct; the namespaces layer inactive, with the reason /info gives:
+    a run's mount namespace puts its own directory over /tmp, so it would see neither its own
+    directory nor the runners' programs (before this was checked, every language was withdrawn
+    as its self-test failed) — or, where namespaces cannot be made at all, that reason."""
+    base = Path(tempfile.mkdtemp(dir="/tmp", prefix="executor-test-"))
+    base.chmod(0o755)  # the runs' uids pass through it to their directories
+    hello = {
+        "python": "print('hello')",
+        "node": "console.log('hello')",
+        "java": 'class Main { public static void main(String[] a) { System.out.println("hello"); '
+        "} }",
+    }
+    try:
+        env = {"EXECUTOR_PREWARM": "true", "EXECUTOR_RUNS_DIR": str(base / "runs")}
+        with start_service(tmp_path, env) as service:
+            wait_for_deferred_self_tests(service)
+            offered = {runtime["language"] for runtime in service.client.get("/runtimes").json()}
+            assert offered == set(hello), service.log()
+            for language, code in hello.items():
+                result = service.execute({"language": language, "code": code})
+                assert (result["status"], result["stdout"]) == ("ok", "hello\n"), result
+            layers = {layer["name"]: layer for layer in service.info()["isolation"]["layers"]}
+            namespaces = layers["namespaces"]
+            assert not namespaces["active"], namespaces
+            assert (
+                f"{base}/runs lies in /tmp" in namespaces["detail"]
+                and "EXECUTOR_RUNS_DIR" in namespaces["detail"]
+            ) or "cannot create" in namespaces["detail"], namespaces
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -60,6 +60,7 @@ class SandboxConfig:
     companion_pool_size  uids after the residents for companion boxes: programs that run beside
                     or after a box of the pool (an interactor talking to a run). Taken from a
                     pool of their own, a box and its companion never wait for each other's uid
+    read_by_runs    other directories whose files runs open (the runners' scripts)
     """
 
     mode: IsolationMode
@@ -70,6 +71,7 @@ class SandboxConfig:
     uid_base: int | None = None
     resident_slots: int = 1
     companion_pool_size: int = 0
+    read_by_runs: tuple[str, ...] = ()
 
 
 class Sandbox:
@@ -146,6 +148,7 @@ class Sandbox:
             seccomp_problem=seccomp_problem,
             helper=helper,
             probe_dir=config.runs_dir,
+            run_paths=(config.runs_dir, *config.read_by_runs),
         )
         sandbox = cls(config, helper=helper, isolation=isolation, base_uid=base_uid)
         if sandbox.pool is not None:

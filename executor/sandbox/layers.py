@@ -49,6 +49,8 @@ class Isolation:
 
 
 LAYER_NAMES = ("uid_drop", "seccomp", "landlock", "namespaces", "scheduling")
+# What a run's mount namespace binds its own temporary directory over (spawn_helper.c -t).
+NAMESPACE_PRIVATE_PLACES = ("/tmp", "/var/tmp", "/dev/shm")
 # Landlock scopes abstract AF_UNIX sockets and signals from this ABI on.
 LANDLOCK_SCOPING_ABI = 6
 
@@ -66,13 +68,16 @@ async def detect_isolation(
     seccomp_problem: str | None,
     helper: SpawnHelper,
     probe_dir: str,
+    run_paths: tuple[str, ...] = (),
 ) -> Isolation:
     """Probe each layer by starting /bin/true under it through ``helper``, the way runs will be
     started, and return what works.
 
     ``probe_identity`` is a uid of the pool, used to check that dropping to it works;
     ``seccomp_problem`` why no filter could be built for this machine (None if one was);
-    ``probe_dir`` a directory to bind over /tmp in the namespace probe. Raises
+    ``probe_dir`` a directory to bind over /tmp in the namespace probe; ``run_paths`` the
+    directories runs must reach (their own, the runners' programs): with one of them below a
+    place a run's mount namespace replaces, the namespaces stay off. Raises
     IsolationUnavailable in ``strict`` mode when the uid drop or seccomp is missing.
     """
     if mode is IsolationMode.NONE:
@@ -100,6 +105,9 @@ async def detect_isolation(
             "cannot switch to SCHED_IDLE",
         ),
     )  # fmt: skip
+    # Namespaces that would work, but would hide what runs need: off (the reason says how to
+    # have them), rather than a service whose every run fails.
+    ns_problem = ns_problem or hidden_by_mount_namespace(run_paths)
     if mode is IsolationMode.STRICT:
         missing = [
             f"{name}: {problem}"
@@ -154,6 +162,23 @@ async def detect_isolation(
         landlock_abi=abi if landlock_problem is None else 0,
         idle=idle_problem is None,
     )
+
+
+def hidden_by_mount_namespace(paths: tuple[str, ...]) -> str | None:
+    """Why a run in a mount namespace of its own could not reach one of ``paths`` (it lies
+    below a place the namespace replaces with the run's own directory), or None."""
+    for path in paths:
+        real = os.path.realpath(path)
+        for place in NAMESPACE_PRIVATE_PLACES:
+            real_place = os.path.realpath(place)
+            if os.path.commonpath((real, real_place)) == real_place:
+                return (
+                    f"{path} lies in {place}, which a run's mount namespace replaces with the "
+                    "run's own directory, so no run could reach it: set EXECUTOR_RUNS_DIR "
+                    "outside /tmp, /var/tmp and /dev/shm (the runners' scripts go beside it) "
+                    "to have this layer"
+                )
+    return None
 
 
 async def _probe_uid_drop(helper: SpawnHelper, identity: RunIdentity) -> str | None:
