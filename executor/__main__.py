@@ -1,6 +1,6 @@
 """`python -m executor` runs the command line."""
 
-from executor.cli import main
+from executor.launch import main
 
 if __name__ == "__main__":
     raise SystemExit(main())
