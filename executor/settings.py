@@ -160,8 +160,9 @@ class Settings(_LimitSettings):
     )
     runs_dir: str = Field(
         "",
-        description="where run directories are made; default /var/lib/executor-runs as root "
-        "(not under /tmp, which runs see replaced by their own), else <temp>/executor-runs-<uid>",
+        description="where run directories are made; default /var/lib/executor-runs as root, "
+        "else <temp>/executor-runs-<uid>. In /tmp, /var/tmp or /dev/shm the namespaces layer "
+        "stays off: a run's mount namespace puts its own directory there",
     )
     spawn_helper: str = Field(
         "auto",
