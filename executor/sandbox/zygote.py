@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Mapping
 
 from executor.sandbox.child import ChildPlan
@@ -80,23 +81,21 @@ class Zygote:
         self.starts += 1
 
     def stop(self) -> None:
-        """Kill the zygote (its runs are the service's children: they go on), and reap its
-        spare, which ends as the zygote does (it reads end of file)."""
+        """Kill the zygote and what is left of its process group: its spare, and the child
+        that was making the next one if the zygote died meanwhile (that spare's pid was never
+        announced); reap those that came back to this process. Its runs go on: each is in a
+        session of its own, and the service's child."""
         if self._request_w >= 0:
             os.close(self._request_w)
         self._request_w = -1
         if self._process is not None:
+            group = self._process.pid  # the zygote leads its own session and process group
             with contextlib.suppress(ProcessLookupError):
                 self._process.kill()
             self._process.wait()
             self._process = None
+            _end_group(group)
         if self._reply_r >= 0:
-            for spare in _announced(self._reply_r):
-                # Our child once its first parent has exited; a spare still in the middle
-                # of being made (the zygote killed then) is the only one not reaped here.
-                with contextlib.suppress(ChildProcessError, ProcessLookupError):
-                    os.kill(spare, signal.SIGKILL)
-                    os.waitpid(spare, 0)
             os.close(self._reply_r)
         self._reply_r = -1
 
@@ -213,17 +212,24 @@ def _frame(items: list[str]) -> bytes:
     return len(body).to_bytes(_INT, "big") + body
 
 
-def _announced(reply_r: int) -> list[int]:
-    """The pids the zygote announced on its non-blocking reply pipe and no run took."""
-    data = b""
-    with contextlib.suppress(BlockingIOError):
-        while chunk := os.read(reply_r, 4096):
-            data += chunk
-    return [
-        pid
-        for offset in range(0, len(data) - _INT + 1, _INT)
-        if (pid := int.from_bytes(data[offset : offset + _INT], "big", signed=True)) > 0
-    ]
+def _end_group(group: int, *, timeout_s: float = 1.0) -> None:
+    """Kill every process of the process group ``group`` and reap those that are this
+    process's children (orphans come back to a child subreaper), until the group is empty, a
+    zombie being still a member; give up after ``timeout_s`` (not our children: init reaps
+    them). A spare dies at once, having done nothing yet: this takes a millisecond or two."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            return  # nobody left, zombies included
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-group, os.WNOHANG)[0] > 0:
+                pass
+        if time.monotonic() > deadline:
+            log.warning("processes of the zygote's group %d outlived it", group)
+            return
+        time.sleep(0.001)
 
 
 def _memfd_with(data: bytes) -> int:
