@@ -18,7 +18,9 @@ each a 4-byte length and its bytes:
     service_pid, stdin_fd, stdout_fd, stderr_fd, error_fd, args_fd, filter_fd (or -1), cwd,
     main, number of environment entries, "NAME=value" entries..., setup options...
 The descriptors are the service's: the run opens them through /proc/<service_pid>/fd/N, so they
-never pass through the zygote. Setup options name the error and filter descriptors as "{error}"
+never pass through the zygote; a NUL on error_fd tells the service it may close them, and the
+run has left the zygote's session and process group by then (the service, stopping a zygote,
+kills that whole group). Setup options name the error and filter descriptors as "{error}"
 and "{filter}". The arguments are read from args_fd (NUL-separated) by the run itself, so other
 runs' arguments never sit in the zygote's memory for the next run to find.
 """
@@ -142,8 +144,10 @@ def _become_the_run(items: list[bytes], setup: Callable[..., int]) -> None:
             if number >= 0:
                 opened[role] = os.open(f"/proc/{service}/fd/{number}", flags | os.O_CLOEXEC)
         error_fd = opened["error"]
-        os.write(error_fd, b"\0")  # the service may now close its own descriptors
+        # Out of the zygote's process group before the service hears of the run: stopping a
+        # zygote kills that whole group (the sandbox's zygote.py), never a run once started.
         os.setsid()
+        os.write(error_fd, b"\0")  # the service may now close its own descriptors
         for target, role in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
             os.dup2(opened.pop(role), target)
         cwd, main = os.fsdecode(items[7]), os.fsdecode(items[8])
