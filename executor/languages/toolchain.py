@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import stat
 import subprocess
 
 PROBE_TIMEOUT_S = 10.0
@@ -26,7 +27,9 @@ def probe_output(argv: list[str]) -> str | None:
 
 def candidates(names: list[str], extra_paths: list[str]) -> list[str]:
     """Absolute paths of ELF binaries: those ``names`` resolve to on PATH first, then
-    ``extra_paths`` that exist; duplicates (after resolving symlinks) and scripts removed."""
+    ``extra_paths`` that exist; duplicates (after resolving symlinks) and scripts removed, and,
+    for a service running as root (whose runs take other uids), binaries those uids cannot
+    execute."""
     found: list[str] = []
     for name in names:
         path = shutil.which(name)
@@ -37,10 +40,33 @@ def candidates(names: list[str], extra_paths: list[str]) -> list[str]:
     seen: set[str] = set()
     for path in found:
         real = os.path.realpath(path)
-        if real not in seen and _is_elf(real):
+        if real not in seen and _is_elf(real) and (os.geteuid() != 0 or executable_by_others(real)):
             seen.add(real)
             unique.append(real)
     return unique
+
+
+def executable_by_others(path: str) -> bool:
+    """True if a uid with no claim on the file (a run's) may execute it: the file has the
+    others' execute bit and so has every directory above it. Languages are offered on a version
+    probe, which runs as the service: without this, an interpreter under root's home (mode 0700
+    here; a venv's python3 links to pyenv's there) answered the probe and failed every run."""
+    real = os.path.realpath(path)
+    for node in (real, *_parents(real)):
+        try:
+            if not os.stat(node).st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _parents(path: str) -> list[str]:
+    parents = []
+    while (parent := os.path.dirname(path)) != path:
+        parents.append(parent)
+        path = parent
+    return parents
 
 
 def _is_elf(path: str) -> bool:

@@ -10,7 +10,9 @@ import pytest
 
 from executor.languages.node.plan import find_node, probe_node, runner_script
 from executor.languages.plan import Toolchain, expand_argv, heap_mb_for
+from executor.languages.python.plan import find_python, probe_python
 from executor.languages.registry import all_plans
+from executor.languages.toolchain import executable_by_others
 
 TOOLCHAIN = Toolchain(
     version="1",
@@ -122,3 +124,47 @@ def test_nodes_version_probe_gives_the_version_a_script_reports() -> None:
     ).stdout
     assert (toolchain.version, toolchain.interpreter) == (reported, node)
     assert probe_node("/bin/true") is None
+
+
+def test_pythons_version_probe_gives_the_version_the_interpreter_reports() -> None:
+    # 1. Probe the first python3 found, as discovery does (`python3 --version`, no script).
+    # 2. Ask the same binary for sys.version_info by running a script.
+    # Expected: the same version; None for a binary that is not a CPython 3.
+    python = find_python()[0]
+    toolchain = probe_python(python)
+    assert toolchain is not None
+    reported = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3], end='')"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert (toolchain.version, toolchain.interpreter) == (reported, python)
+    assert probe_python("/bin/true") is None
+    assert probe_python(find_node()[0]) is None
+
+
+def test_an_interpreter_the_runs_uids_cannot_execute_is_not_offered_by_a_root_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 1. Copy the system's python3 into a directory of mode 0700 (as an interpreter under
+    #    root's home) and put that directory first on PATH.
+    # 2. Find the Python binaries, as discovery does.
+    # Expected, for a service running as root (its runs take other uids): the copy is not a
+    # candidate (it answers `--version` as root, and every run would fail), the system's is.
+    # Run as another user, the copy is the first candidate (runs keep the service's uid).
+    system = find_python()[0]
+    hidden = tmp_path / "home"
+    hidden.mkdir(mode=0o700)
+    hidden.chmod(0o700)
+    copy = hidden / "python3"
+    copy.write_bytes(Path(system).read_bytes())
+    copy.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{hidden}:{os.environ['PATH']}")
+    assert not executable_by_others(str(copy))
+    assert executable_by_others(system)
+    found = find_python()
+    if os.geteuid() == 0:
+        assert str(copy) not in found and system in found
+    else:
+        assert found[0] == str(copy)
