@@ -18,6 +18,7 @@ from executor.sandbox.child import ChildPlan, plan_child, same_setup
 from executor.sandbox.identity import IdentityPool, RunIdentity, random_uid_base
 from executor.sandbox.layers import Isolation, IsolationMode, detect_isolation
 from executor.sandbox.libc import set_child_subreaper
+from executor.sandbox.netns import NetworkNamespaces
 from executor.sandbox.places import SHARED_WRITABLE_DIRS
 from executor.sandbox.reaper import CleanupError, kill_all_processes
 from executor.sandbox.recovery import UidRange, forget_record, recover_runs_dir
@@ -107,6 +108,8 @@ class Sandbox:
             if self.pool is not None
             else None
         )
+        # Each uid's runs take turns in one network namespace (made on its first run).
+        self.network_namespaces = NetworkNamespaces()
         self._cleanups: set[asyncio.Task[None]] = set()
         # Runners started and not yet adopted by a box, and what to tell their owner when one
         # ends before that (see start_runner).
@@ -374,6 +377,7 @@ class Sandbox:
             await asyncio.to_thread(self.scanner.stop)
         if self.pool is not None:
             forget_record(self.config.runs_dir, own=self.uids)
+        self.network_namespaces.close()
         with contextlib.suppress(OSError):
             set_child_subreaper(False)
 
@@ -403,6 +407,11 @@ class Sandbox:
             landlock_abi=self.isolation.landlock_abi,
             writable=(work.root,),
             idle=self.isolation.idle,
+            network_namespace=(
+                self.network_namespaces.path_for(identity.uid)
+                if self.isolation.namespaces and identity is not None
+                else None
+            ),
         )
 
     def _start_cleanup(

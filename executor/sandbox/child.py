@@ -60,6 +60,9 @@ class ChildPlan:
     seccomp: bool  # install the helper's seccomp program
     unshare_flags: int
     private_tmp: str | None  # bound over /tmp, /var/tmp and /dev/shm inside a new mount namespace
+    # With namespaces: the network namespace to join (the uid's, see netns.py) instead of
+    # making a new one.
+    network_namespace: str | None = None
     # Written right after unshare (sysctl path, value): IPC_NAMESPACE_LIMITS with a new IPC
     # namespace, else nothing.
     ipc_limits: tuple[tuple[str, str], ...] = ()
@@ -82,6 +85,7 @@ def plan_child(
     landlock_abi: int = 0,
     writable: tuple[str, ...] = (),
     idle: bool = False,
+    network_namespace: str | None = None,
 ) -> ChildPlan:
     """Turn limits and the active layers into the child's steps.
 
@@ -103,8 +107,12 @@ def plan_child(
         rlimits.append((resource.RLIMIT_AS, limits.address_space_kb * 1024))
     if identity is not None:
         rlimits.append((resource.RLIMIT_NPROC, limits.processes))
-    flags = CLONE_NEWNET | CLONE_NEWIPC | (CLONE_NEWNS if private_tmp else 0) if namespaces else 0
+    joined = network_namespace if namespaces else None
+    flags = 0
+    if namespaces:
+        flags = (0 if joined else CLONE_NEWNET) | CLONE_NEWIPC | (CLONE_NEWNS if private_tmp else 0)
     return ChildPlan(
+        network_namespace=joined,
         rlimits=tuple(rlimits),
         identity=identity,
         seccomp=seccomp,

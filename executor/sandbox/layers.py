@@ -144,8 +144,9 @@ async def detect_isolation(
             "namespaces",
             ns_problem is None,
             ns_problem
-            or "empty network and IPC namespaces, private /tmp, /var/tmp and /dev/shm, "
-            "a /proc showing only the run's processes",
+            or "an empty network namespace per uid (its runs take turns in it), an IPC "
+            "namespace per run, private /tmp, /var/tmp and /dev/shm, a /proc showing only the "
+            "run's processes",
         ),
         Layer(
             "scheduling",

@@ -1,5 +1,5 @@
-"""The few libc calls the standard library lacks (prctl, statfs, setns before Python 3.12),
-through one ctypes handle."""
+"""The few libc calls the standard library lacks (prctl, statfs; setns and unshare before Python
+3.12), through one ctypes handle."""
 
 import ctypes
 import functools
@@ -43,6 +43,13 @@ def setns(fd: int, nstype: int) -> None:
     if _libc().setns(fd, nstype) != 0:
         error = ctypes.get_errno()
         raise OSError(error, f"setns: {os.strerror(error)}")
+
+
+def unshare(flags: int) -> None:
+    """Move the calling thread into new namespaces (``flags``: CLONE_NEW*). Raises OSError."""
+    if _libc().unshare(flags) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"unshare: {os.strerror(error)}")
 
 
 def landlock_abi() -> int:

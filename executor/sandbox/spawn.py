@@ -56,6 +56,8 @@ class SpawnHelper:
         """The options that apply ``plan``, for the helper or its library; ``error_fd`` and
         ``filter_fd`` as they should appear (a number, or a placeholder a zygote fills in)."""
         options = ["-e", error_fd, "-w", f"{OOM_SCORE_ADJ_PATH}={plan.oom_score_adj}"]
+        if plan.network_namespace:
+            options += ["-N", plan.network_namespace]
         if plan.unshare_flags:
             options += ["-n", str(plan.unshare_flags)]
             for path, text in plan.ipc_limits:

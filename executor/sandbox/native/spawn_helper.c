@@ -5,7 +5,9 @@
  * costs about a millisecond, where a fork of the Python service with a preexec_fn costs ten on
  * a large heap. The helper applies the run's setup in this fixed order, then execs the program:
  *
- *   1. namespaces:   unshare(-n FLAGS); then each -w PATH=VALUE is written (the run's
+ *   1. namespaces:   with -N PATH, join the network namespace open at PATH (setns: one made
+ *                    ahead for the run's uid and kept by the service, see netns.py); then
+ *                    unshare(-n FLAGS); then each -w PATH=VALUE is written (the run's
  *                    oom_score_adj, the limits of a new IPC namespace); with -t DIR, /dev/shm, /var/tmp, /tmp become DIR; with
  *                    -P OPTIONS, a fresh /proc is mounted with them (e.g. hidepid=2)
  *   2. rlimits:      -r RESOURCE:VALUE, soft = hard = VALUE (set while still root, so they hold)
@@ -355,6 +357,7 @@ static int setup(int argc, char **argv) {
     long long uid = -1, gid = -1, unshare_flags = 0;
     const char *private_tmp = NULL;
     const char *proc_options = NULL;
+    const char *network_namespace = NULL;
     char *writes[MAX_WRITES];
     int write_count = 0;
     int filter_fd = -1;
@@ -366,7 +369,7 @@ static int setup(int argc, char **argv) {
     int whole_count = 0, shared_count = 0, device_count = 0;
     int option;
 
-    while ((option = getopt(argc, argv, "+r:u:g:n:t:P:w:s:e:k:q:I:M:L:W:S:D:R:ic")) != -1) {
+    while ((option = getopt(argc, argv, "+r:u:g:n:N:t:P:w:s:e:k:q:I:M:L:W:S:D:R:ic")) != -1) {
         switch (option) {
         case 'c': check_only = 1; break;
         case 'i': idle = 1; break;
@@ -410,6 +413,7 @@ static int setup(int argc, char **argv) {
         case 'u': uid = parse_number(optarg, "-u"); break;
         case 'g': gid = parse_number(optarg, "-g"); break;
         case 'n': unshare_flags = parse_number(optarg, "-n"); break;
+        case 'N': network_namespace = optarg; break;
         case 't': private_tmp = optarg; break;
         case 's': filter_fd = (int)parse_number(optarg, "-s"); break;
         case 'e':
@@ -457,6 +461,12 @@ static int setup(int argc, char **argv) {
         }
     }
 
+    if (network_namespace != NULL) {
+        int namespace_fd = open(network_namespace, O_RDONLY | O_CLOEXEC);
+        if (namespace_fd < 0) fail("open the network namespace");
+        if (setns(namespace_fd, CLONE_NEWNET) != 0) fail("setns");
+        close(namespace_fd);
+    }
     if (unshare_flags != 0 && unshare((int)unshare_flags) != 0) fail("unshare");
     for (int i = 0; i < write_count; i++) {
         char *equals = strchr(writes[i], '=');
