@@ -390,7 +390,7 @@ class Sandbox:
         env: Mapping[str, str],
         stdin: bytes,
     ) -> RunSpec:
-        child_env = {"PATH": CHILD_PATH, "HOME": work.home, "TMPDIR": work.tmp, "LANG": "C.UTF-8"}
+        child_env = {"PATH": CHILD_PATH, "HOME": work.tmp, "TMPDIR": work.tmp, "LANG": "C.UTF-8"}
         return RunSpec(
             argv=argv, cwd=work.box, env={**child_env, **env}, limits=limits, stdin=stdin
         )

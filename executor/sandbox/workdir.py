@@ -13,11 +13,13 @@ from executor.sandbox.tree import remove_tree
 
 @dataclass(frozen=True)
 class Workdir:
-    """``root`` (mode 0700) holds ``box`` (the cwd, with the sources), ``home`` and ``tmp``."""
+    """``root`` (mode 0700) holds ``box`` (the cwd, with the sources) and ``tmp`` (the run's
+    ``/tmp`` and ``$HOME``: a directory of its own for the home cost a mkdir, a chown and an
+    rmdir per run, on the event loop and in the cleanup; Python hello worlds at concurrency 2,
+    12 interleaved rounds: 126 against 120 per s)."""
 
     root: str
     box: str
-    home: str
     tmp: str
 
 
@@ -34,7 +36,6 @@ def create_workdir(
     work = Workdir(
         root=root,
         box=os.path.join(root, "box"),
-        home=os.path.join(root, "home"),
         tmp=os.path.join(root, "tmp"),
     )
     try:
@@ -46,7 +47,7 @@ def create_workdir(
 
 
 def _fill(work: Workdir, *, files: Mapping[str, bytes], identity: RunIdentity | None) -> None:
-    for path in (work.box, work.home, work.tmp):
+    for path in (work.box, work.tmp):
         os.mkdir(path, 0o700)
     # Nothing of the run exists yet, so plain writes are safe here; ownership is handed over last.
     for name, content in files.items():
@@ -58,7 +59,7 @@ def _fill(work: Workdir, *, files: Mapping[str, bytes], identity: RunIdentity | 
         with os.fdopen(fd, "wb") as f:
             f.write(content)
     if identity is not None:
-        for path in (work.root, work.box, work.home, work.tmp):
+        for path in (work.root, work.box, work.tmp):
             os.chown(path, identity.uid, identity.gid, follow_symlinks=False)
         for name in files:
             os.chown(

@@ -33,7 +33,7 @@ def runs_dir(tmp_path: Path) -> str:
 def test_a_workdir_is_private_to_its_uid(runs_dir: str, identity: RunIdentity) -> None:
     work = create_workdir(runs_dir, files={"main.py": b"print(1)\n"}, identity=identity)
     assert stat.S_IMODE(os.stat(runs_dir).st_mode) == 0o711
-    for path in (work.root, work.box, work.home, work.tmp):
+    for path in (work.root, work.box, work.tmp):
         st = os.stat(path)
         assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (identity.uid, 0o700), path
     main = Path(work.box) / "main.py"
