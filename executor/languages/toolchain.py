@@ -1,6 +1,7 @@
 """Finds runtime binaries on this machine and asks each for its version."""
 
 import os
+import pathlib
 import shutil
 import stat
 import subprocess
@@ -52,21 +53,13 @@ def executable_by_others(path: str) -> bool:
     probe, which runs as the service: without this, an interpreter under root's home (mode 0700
     here; a venv's python3 links to pyenv's there) answered the probe and failed every run."""
     real = os.path.realpath(path)
-    for node in (real, *_parents(real)):
+    for node in (real, *map(str, pathlib.PurePath(real).parents)):
         try:
             if not os.stat(node).st_mode & stat.S_IXOTH:
                 return False
         except OSError:
             return False
     return True
-
-
-def _parents(path: str) -> list[str]:
-    parents = []
-    while (parent := os.path.dirname(path)) != path:
-        parents.append(parent)
-        path = parent
-    return parents
 
 
 def _is_elf(path: str) -> bool:

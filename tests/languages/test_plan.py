@@ -144,6 +144,16 @@ def test_pythons_version_probe_gives_the_version_the_interpreter_reports() -> No
     assert probe_python(find_node()[0]) is None
 
 
+def test_a_prerelease_python_is_offered_on_its_numbered_version(tmp_path: Path) -> None:
+    # A stand-in that answers `--version` as a release candidate of CPython does.
+    # Expected: the numbered part (3.14.0), not "no toolchain".
+    stand_in = tmp_path / "python3"
+    stand_in.write_text("#!/bin/sh\necho 'Python 3.14.0rc1'\n")
+    stand_in.chmod(0o755)
+    toolchain = probe_python(str(stand_in))
+    assert toolchain is not None and toolchain.version == "3.14.0"
+
+
 def test_an_interpreter_the_runs_uids_cannot_execute_is_not_offered_by_a_root_service(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

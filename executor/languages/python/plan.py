@@ -28,10 +28,11 @@ def find_python() -> list[str]:
 
 
 def probe_python(python: str) -> Toolchain | None:
-    """The version ``python3 --version`` prints (Python 3.13.5 → 3.13.5), or None for anything
-    but a CPython 3. It answers before the interpreter initialises (no site, no imports)."""
+    """The version ``python3 --version`` prints (Python 3.13.5 → 3.13.5; 3.14.0rc1 → 3.14.0), or
+    None for anything but a CPython 3. It answers before the interpreter initialises (no site,
+    no imports)."""
     match = re.fullmatch(
-        r"Python (3(?:\.\d+)+)", (probe_output([python, "--version"]) or "").strip()
+        r"Python (3(?:\.\d+)+)\S*", (probe_output([python, "--version"]) or "").strip()
     )
     return Toolchain(version=match.group(1), interpreter=python) if match else None
 
