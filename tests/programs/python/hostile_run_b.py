@@ -28,7 +28,7 @@ attempt("list A box", lambda: os.listdir(a_box))
 attempt("read A secret", lambda: open(os.path.join(a_box, "a-secret.txt")).read())
 attempt("append A secret", lambda: write(os.path.join(a_box, "a-secret.txt"), "a"))
 attempt("create in A box", lambda: write(os.path.join(a_box, "from-b.txt"), "w"))
-attempt("create in A home", lambda: write(os.path.join(a_root, "home", "from-b.txt"), "w"))
+attempt("create in A tmp", lambda: write(os.path.join(a_root, "tmp", "from-b.txt"), "w"))
 attempt("rename A box", lambda: os.rename(a_box, a_box + "-moved"))
 me = os.getuid()
 for name in os.listdir("/proc"):

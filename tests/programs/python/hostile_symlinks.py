@@ -36,11 +36,17 @@ attempt(
     "dirlink in /tmp",
     lambda: os.symlink(os.path.dirname(secret), f"/tmp/hostile-dirlink-{os.getuid()}"),
 )
-# Swap the run's own directories for links to the secret's directory and to the secret.
+# Swap the run's own directories for links to the secret's directory, to /etc and to the
+# secret. HOME may be TMPDIR (the service gives both the run's temporary directory): then the
+# link to the secret goes beside them, in the run's own directory, as "home".
 os.rename(box, box + ".orig")
 os.symlink(os.path.dirname(secret), box)
-os.rename(os.environ["HOME"], os.environ["HOME"] + ".orig")
-os.symlink(secret, os.environ["HOME"])
 os.rename(os.environ["TMPDIR"], os.environ["TMPDIR"] + ".orig")
 os.symlink("/etc", os.environ["TMPDIR"])
+home = os.environ["HOME"]
+if home == os.environ["TMPDIR"]:
+    home = os.path.join(root, "home")
+if os.path.lexists(home):
+    os.rename(home, home + ".orig")
+os.symlink(secret, home)
 print("planted")
