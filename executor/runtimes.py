@@ -1,10 +1,11 @@
-"""Runtime discovery: find each language's toolchain and keep it only if its self-test passes
-through the real sandbox (DMOJ's run_self_test, Piston's test files)."""
+"""Runtime discovery: find each language's toolchain, offer it once it answers its version probe,
+and withdraw it if its self-test through the real sandbox fails (DMOJ's run_self_test, Piston's
+test files)."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from executor.languages.plan import LanguagePlan, Toolchain
+from executor.languages.plan import LanguagePlan
 from executor.languages.registry import Runtime, RuntimeRegistry
 from executor.models import ExecuteResponse, Limits, Status
 from executor.settings import Settings
@@ -27,22 +28,19 @@ class Runtimes:
 
     async def discover(self) -> list[str]:
         """Find each language's toolchains and keep, per language, the first that answers its
-        self-test (which also reports its version), all languages side by side. A deferred
-        self-test (Java) runs later, in verify_deferred. Returns a line per language for the
-        log."""
+        version probe, all languages side by side; their self-tests run later, in
+        verify_deferred. Returns a line per language for the log."""
         results = await asyncio.gather(*(self._first_working(plan) for plan in self.plans))
         self.registry = RuntimeRegistry([runtime for runtime, _ in results if runtime is not None])
         return [line for _, line in results]
 
     async def verify_deferred(self) -> list[str]:
-        """Run the self-test of runtimes that were offered on their version probe alone (Java:
-        compile and run a hello world, through the warm server once it is up). A runtime that
-        fails is withdrawn. Returns a line per runtime for the log."""
+        """Run the self-test of every runtime offered on its version probe (a hello world; for
+        Java a compile and run, through the warm server once it is up). A runtime that fails
+        is withdrawn. Returns a line per runtime for the log."""
         lines = []
         for runtime in list(self.registry.runtimes):
-            if not runtime.plan.self_test_deferred:
-                continue
-            problem, _ = await self.self_test(runtime)
+            problem = await self.self_test(runtime)
             if problem is None:
                 lines.append(f"{runtime.language}: full self-test passed")
                 continue
@@ -50,9 +48,9 @@ class Runtimes:
             self.registry = RuntimeRegistry([r for r in self.registry.runtimes if r != runtime])
         return lines
 
-    async def self_test(self, runtime: Runtime) -> tuple[str | None, str]:
-        """Run the plan's hello world in the sandbox. Returns the problem (None if it printed
-        what it should) and its stderr."""
+    async def self_test(self, runtime: Runtime) -> str | None:
+        """Run the plan's hello world in the sandbox. Returns the problem, None if it printed
+        what it should."""
         plan = runtime.plan
         main = plan.entry_name(plan.self_test_source)
         submission = Submission(
@@ -66,14 +64,14 @@ class Runtimes:
         try:
             response = await self.run(submission)
         except Exception as exc:  # a broken toolchain must not stop the service
-            return f"{type(exc).__name__}: {exc}", ""
+            return f"{type(exc).__name__}: {exc}"
         if response.status != Status.OK or response.stdout != plan.self_test_stdout:
             detail = (response.compile.stderr if response.compile else "") + response.stderr
             problem = (
                 f"status {response.status}, stdout {response.stdout!r}, {detail.strip()[:300]}"
             )
-            return problem, response.stderr
-        return None, response.stderr
+            return problem
+        return None
 
     async def _first_working(self, plan: LanguagePlan) -> tuple[Runtime | None, str]:
         binaries = await asyncio.to_thread(plan.find_binaries)
@@ -81,22 +79,9 @@ class Runtimes:
             return None, f"{plan.name}: not offered (no toolchain found)"
         problems = []
         for binary in binaries:
-            toolchain: Toolchain | None
-            if plan.self_test_deferred:
-                toolchain = await asyncio.to_thread(plan.probe_toolchain, binary)
-                problem = None if toolchain else "no answer to the version probe"
-            else:
-                # The self-test also reports the version: one start of the runtime, not two.
-                candidate = Runtime(plan=plan, toolchain=Toolchain(version="", interpreter=binary))
-                problem, stderr = await self.self_test(candidate)
-                version = plan.self_test_version.search(stderr)
-                toolchain = (
-                    Toolchain(version=version.group(1), interpreter=binary) if version else None
-                )
-                if problem is None and toolchain is None:
-                    problem = f"no version in the self-test's stderr: {stderr[-200:]!r}"
-            if problem is not None or toolchain is None:
-                problems.append(f"{binary}: {problem}")
+            toolchain = await asyncio.to_thread(plan.probe_toolchain, binary)
+            if toolchain is None:
+                problems.append(f"{binary}: no answer to the version probe")
                 continue
             runtime = Runtime(plan=plan, toolchain=toolchain)
             return runtime, f"{plan.name} {toolchain.version}: {toolchain.interpreter}"

@@ -137,9 +137,9 @@ class ExecutionService:
         # Until a warm server is up, its language compiles with a fresh compiler process.
         await self.start_warm_servers()
         # The deferred self-tests (Java: a compile and a cold JVM, 0.1-0.2 s of CPU; Node: a
-        # cold node, about 45 ms) wait for a quiet moment: submissions sent right after /readyz
-        # must not share the CPU with them. Under a load that never ends they run anyway, and a
-        # broken toolchain is withdrawn.
+        # cold node, about 45 ms; Python: a cold python3, 15-20 ms) wait for a quiet moment:
+        # submissions sent right after /readyz must not share the CPU with them. Under a load
+        # that never ends they run anyway, and a broken toolchain is withdrawn.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._until_quiet(), DEFERRED_SELF_TEST_WAIT_S)
         for line in await self.runtimes.verify_deferred():

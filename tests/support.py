@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 
-from executor.languages.registry import all_plans
 from executor.testing import ContainerService, HostService, Launcher, RunningService
 
 REPO = Path(__file__).resolve().parent.parent
@@ -244,15 +243,14 @@ def execute_watching_runners(
 
 
 def wait_for_deferred_self_tests(service: RunningService) -> None:
-    """After /readyz the service still runs the full self-test of Java and Node (offered on
-    their version) in the background, under a uid of the pool: their processes and files must
-    not count as a test's. Waits for each of the two the service offers; fails if it withdrew
+    """After /readyz the service still runs each language's full self-test (every one is offered
+    on its version) in the background, under a uid of the pool: their processes and files must
+    not count as a test's. Waits for each language the service offers; fails if it withdrew
     one."""
     offered = {runtime["language"] for runtime in service.client.get("/runtimes").json()}
     # A container's log is a `docker logs` process each time: read it less often.
     interval_s = 0.25 if isinstance(service, ContainerService) else 0.01
-    deferred = {plan.name for plan in all_plans() if plan.self_test_deferred}
-    for language in sorted(deferred & offered):
+    for language in sorted(offered):
         wait_for(
             lambda language=language: re.search(
                 rf"runtime {language}: (full self-test passed|withdrawn)", service.log()

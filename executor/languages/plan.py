@@ -163,19 +163,15 @@ class LanguagePlan:
     process_limit_markers: tuple[re.Pattern[str], ...] = ()
     self_test_source: str = ""
     self_test_stdout: str = "hello\n"
-    # The version the self-test prints on stderr (group 1), so that discovery starts the runtime
-    # once, not a second time for a version probe (a deferred self-test uses probe_toolchain).
-    self_test_version: re.Pattern[str] = re.compile(r"^\s*v?(\d+(?:\.\d+)*)\s*$")
-    # True for a language whose self-test is slow at half a CPU (Java's needs a compile, Node's
-    # a start of V8): it is offered once its toolchain answers the version probe, and its
-    # self-test runs in the background after the warm servers are up, withdrawing it if it
-    # fails. False: the self-test gates readiness.
-    self_test_deferred: bool = False
+    # A language is offered once its toolchain answers the version probe (probe_toolchain);
+    # its self-test (self_test_source printing self_test_stdout) runs in the background after
+    # ready, and withdraws it if it fails: a cold start of any runtime before ready costs a
+    # replica at half a CPU a good part of its second (see each plan).
     # Hooks for what data cannot say (Java: the file and class follow the source's public class).
     main_name_for: Callable[[str], str] | None = None
     main_class_for: Callable[[str, str], str] | None = None
     # Discovery, at startup only: the binaries that may run this language, in order of
-    # preference (cheap: PATH lookups), and, for a deferred self-test, a version probe.
+    # preference (cheap: PATH lookups), and the version probe that decides whether it is offered.
     find_binaries: Callable[[], list[str]] = field(default=lambda: [])
     probe_toolchain: Callable[[str], Toolchain | None] = field(default=lambda _: None)
     # A compiler kept warm between submissions; a fresh compile_argv process is the fallback.

@@ -10,6 +10,7 @@ import os
 import socket
 import struct
 
+from executor.sandbox.child import CLONE_NEWNET
 from executor.sandbox.libc import setns
 
 NETLINK_SOCK_DIAG = 4
@@ -22,7 +23,6 @@ UDIAG_SHOW_MEMINFO = 0x20
 UDIAG_SHOW_UID = 0x40
 UNIX_DIAG_MEMINFO = 5
 UNIX_DIAG_UID = 7
-CLONE_NEWNET = 0x40000000
 _HEADER = struct.Struct("=IHHII")  # struct nlmsghdr
 _REQUEST = struct.Struct("=BBHIIIII")  # struct unix_diag_req
 _MESSAGE_SIZE = 16  # struct unix_diag_msg

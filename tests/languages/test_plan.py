@@ -108,40 +108,33 @@ def test_nodes_runner_module_is_copied_where_the_runs_can_read_it(tmp_path: Path
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [Path(first).name]
 
 
-def test_nodes_version_probe_gives_the_version_a_script_reports() -> None:
-    # 1. Probe the first node found, as discovery does (`node --version`, no script run).
-    # 2. Ask the same binary for process.versions.node by running a script.
-    # Expected: the same version, without the leading "v"; and None for a binary that is not
-    # node (a probe that does not answer as node does is no toolchain).
-    node = find_node()[0]
-    toolchain = probe_node(node)
-    assert toolchain is not None
-    reported = subprocess.run(
-        [node, "-e", "process.stdout.write(process.versions.node)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert (toolchain.version, toolchain.interpreter) == (reported, node)
-    assert probe_node("/bin/true") is None
+# A script printing the running interpreter's version as its probe gives it (Node drops the "v").
+VERSION_SCRIPTS = {
+    "node": ("-e", "process.stdout.write(process.versions.node)"),
+    "python": ("-c", "import sys; print('%d.%d.%d' % sys.version_info[:3], end='')"),
+}
+PROBES = {"node": (find_node, probe_node), "python": (find_python, probe_python)}
 
 
-def test_pythons_version_probe_gives_the_version_the_interpreter_reports() -> None:
-    # 1. Probe the first python3 found, as discovery does (`python3 --version`, no script).
-    # 2. Ask the same binary for sys.version_info by running a script.
-    # Expected: the same version; None for a binary that is not a CPython 3.
-    python = find_python()[0]
-    toolchain = probe_python(python)
+@pytest.mark.parametrize("language", sorted(PROBES))
+def test_a_version_probe_gives_the_version_a_script_reports(language: str) -> None:
+    # 1. Probe the first binary found, as discovery does (`node --version`, `python3
+    #    --version`: no script run).
+    # 2. Ask the same binary for its version by running a script.
+    # Expected: the same version; None for a binary that is not this language's (/bin/true,
+    # the other language's interpreter): a probe that does not answer as it should is no
+    # toolchain.
+    find, probe = PROBES[language]
+    binary = find()[0]
+    toolchain = probe(binary)
     assert toolchain is not None
     reported = subprocess.run(
-        [python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3], end='')"],
-        capture_output=True,
-        text=True,
-        check=True,
+        [binary, *VERSION_SCRIPTS[language]], capture_output=True, text=True, check=True
     ).stdout
-    assert (toolchain.version, toolchain.interpreter) == (reported, python)
-    assert probe_python("/bin/true") is None
-    assert probe_python(find_node()[0]) is None
+    assert (toolchain.version, toolchain.interpreter) == (reported, binary)
+    assert probe("/bin/true") is None
+    (other,) = set(PROBES) - {language}
+    assert probe(PROBES[other][0]()[0]) is None
 
 
 def test_a_prerelease_python_is_offered_on_its_numbered_version(tmp_path: Path) -> None:

@@ -263,3 +263,34 @@ def test_a_box_gets_the_uid_of_a_runner_spawned_while_it_waited(
 
     assert asyncio.run(scenario()) == (0, 1)
     assert os.listdir(runs_dir) == []
+
+
+def test_a_uids_runs_take_turns_in_one_network_namespace(runs_dir: Path, tmp_path: Path) -> None:
+    """1. A sandbox with two uids. 2. Twice, two boxes at once (so one of each uid) each print
+    their uid and network namespace. Expected, with the namespaces layer: each uid's two runs in
+    one namespace, the two uids in two, neither the test process's; without it, every run in
+    the test process's namespace."""
+    sandbox = open_sandbox(runs_dir, tmp_path / "helper", pool_size=2)
+    code = "import os; print(os.getuid(), os.readlink('/proc/self/ns/net'))"
+
+    async def scenario() -> list[list[str]]:
+        seen = []
+        for _ in range(2):
+            async with sandbox.box({}) as first, sandbox.box({}) as second:
+                for box in (first, second):
+                    outcome = await box.run((PYTHON, "-c", code), limits=LIMITS)
+                    seen.append(outcome.stdout.decode().split())
+        await sandbox.close()
+        return seen
+
+    seen = asyncio.run(scenario())
+    namespaces_of: dict[str, set[str]] = {}
+    for uid, namespace in seen:
+        namespaces_of.setdefault(uid, set()).add(namespace)
+    own = os.readlink("/proc/self/ns/net")
+    assert len(namespaces_of) == 2, seen
+    if sandbox.isolation.namespaces:
+        assert all(len(found) == 1 for found in namespaces_of.values()), seen
+        assert len(set.union(*namespaces_of.values(), {own})) == 3, seen
+    else:
+        assert set.union(*namespaces_of.values()) == {own}, seen

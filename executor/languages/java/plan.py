@@ -89,7 +89,6 @@ def java_plan() -> LanguagePlan:
             "    }\n"
             "}\n"
         ),
-        self_test_deferred=True,
         main_name_for=java_file_name,
         main_class_for=java_main_class,
         find_binaries=find_java,

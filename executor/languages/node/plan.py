@@ -45,12 +45,10 @@ def node_plan() -> LanguagePlan:
         oom_markers=(re.compile(r"JavaScript heap out of memory"),),
         # child_process's spawn and libuv's threads under RLIMIT_NPROC.
         process_limit_markers=(re.compile(r"EAGAIN|Resource temporarily unavailable"),),
-        self_test_source="console.log('hello');\nconsole.error(process.versions.node);\n",
-        # Offered on its version; the hello world runs after /readyz (as Java's): before it, a
-        # cold node (about 45 ms of CPU) put the Node image's docker run → /readyz over a
-        # second at --cpus 0.5 (1082 ms, against 947 ms for Python's image and 950 ms for
-        # Java's: images/measure.py, load average 0.7).
-        self_test_deferred=True,
+        # Runs after /readyz: before it, a cold node (about 45 ms of CPU) put the Node image's
+        # docker run → /readyz over a second at --cpus 0.5 (1082 ms, against 947 ms for
+        # Python's image and 950 ms for Java's: images/measure.py, load average 0.7).
+        self_test_source="console.log('hello');\n",
         find_binaries=find_node,
         probe_toolchain=probe_node,
         # Node reads the entry file's name before the preload module runs: a runner serves
