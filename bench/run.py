@@ -37,7 +37,7 @@ from executor.languages.plan import Toolchain, expand_argv, heap_mb_for
 from executor.languages.registry import all_plans
 from executor.sandbox.box import CHILD_PATH
 from executor.settings import Settings
-from executor.testing import HostService, ServiceError
+from executor.testing import HostService, ServiceError, free_port, stack_baseline_source
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "bench" / "RESULTS.md"
@@ -204,7 +204,7 @@ def run_benchmarks(reps: Repetitions) -> tuple[list[Figure], list[str]]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="executor-bench-") as scratch:
         print("bench: service start to ready ...", file=sys.stderr)
-        starts = measure_starts(count=reps.starts, scratch=Path(scratch))
+        starts, stack_starts = measure_starts(count=reps.starts, scratch=Path(scratch))
         import_s = _median_of(
             lambda: _timed_spawn([sys.executable, "-c", "import executor.cli"], cwd=REPO),
             count=reps.starts,
@@ -245,10 +245,10 @@ def run_benchmarks(reps: Repetitions) -> tuple[list[Figure], list[str]]:
             burst = measure_burst(service, timeout_s=reps.burst_timeout_s)
     figures += _latency_figures(results)
     figures += _throughput_figures(throughput)
-    figures.append(_start_figure(starts))
+    figures.append(_start_figure(starts, stack=stack_starts))
     figures += _burst_figures(burst)
     details += _language_details(results)
-    details += _start_details(starts, import_s=import_s)
+    details += _start_details(starts, stack=stack_starts, import_s=import_s)
     details += _burst_details(burst)
     details.append(f"- benchmark duration: {time.monotonic() - clock:.0f} s")
     return figures, details
@@ -459,13 +459,24 @@ def _spawn_measured(argv: list[str], *, cwd: Path) -> tuple[bytes, float]:
 # -- measurements --------------------------------------------------------------------------------
 
 
-def measure_starts(*, count: int, scratch: Path) -> list[tuple[float, float]]:
-    """Start a fresh service ``count`` times: (spawn → listening s, spawn → ready s) each."""
+def measure_starts(*, count: int, scratch: Path) -> tuple[list[tuple[float, float]], list[float]]:
+    """Start a fresh service ``count`` times: (spawn → listening s, spawn → ready s) each; and,
+    just before each, the stack alone (executor.testing's stack_baseline_source: the service's
+    libraries answering /readyz, none of its code), spawn → ready s: the baseline."""
     samples = []
+    stack = []
     for _ in range(count):
+        port = free_port()
+        source = stack_baseline_source(host="127.0.0.1", port=port)
+        with HostService.spawn(
+            log_dir=scratch, port=port, command=[sys.executable, "-I", "-c", source]
+        ) as baseline:
+            stack.append(
+                baseline.wait_ready(timeout_s=READY_TIMEOUT_S, poll_interval_s=READY_POLL_S).ready_s
+            )
         with Service.launch(scratch=scratch) as service:
             samples.append(service.wait_listening_and_ready())
-    return samples
+    return samples, stack
 
 
 def measure_language(
@@ -747,13 +758,14 @@ def _throughput_figures(throughput: dict[int, tuple[float, float]]) -> list[Figu
     return figures
 
 
-def _start_figure(starts: list[tuple[float, float]]) -> Figure:
+def _start_figure(starts: list[tuple[float, float]], *, stack: list[float]) -> Figure:
     ready = _median([s[1] for s in starts])
+    stack_ready = _median(stack)
     return Figure(
-        "Service start to ready (spawn → /readyz 200)",
+        "Service start to ready (spawn → /readyz 200); baseline: the stack alone",
         _ms(ready),
-        "—",
-        "—",
+        _ms(stack_ready),
+        _ratio(ready / stack_ready),
         f"< {TARGET_START_TO_READY_MS:.0f} ms",
         ready * 1000 < TARGET_START_TO_READY_MS,
     )
@@ -833,12 +845,17 @@ def _language_details(results: dict[str, LanguageResult | None]) -> list[str]:
     return lines
 
 
-def _start_details(starts: list[tuple[float, float]], *, import_s: float) -> list[str]:
+def _start_details(
+    starts: list[tuple[float, float]], *, stack: list[float], import_s: float
+) -> list[str]:
     return [
         f"- start: {len(starts)} fresh services; spawn → listening (first HTTP answer) "
         f"{_ms(_median([s[0] for s in starts]))}, → ready {_ms(_median([s[1] for s in starts]))} "
         f"(each: {', '.join(_ms(s[1]) for s in starts)}); a fresh `python -c 'import "
-        f"executor.cli'` alone takes {_ms(import_s)}",
+        f"executor.cli'` alone takes {_ms(import_s)}; the stack alone (uvicorn, Starlette, "
+        "pydantic, prometheus-client and python-json-logger answering /readyz, no code of the "
+        "service: `stack_baseline_source` in executor/testing.py), started just before each "
+        f"service, → ready {_ms(_median(stack))} (each: {', '.join(_ms(s) for s in stack)})",
     ]
 
 

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -116,6 +116,33 @@ class Readiness:
 
     listening_s: float  # the first HTTP answer of any status: the socket listens
     ready_s: float  # the first 200 from /readyz
+
+
+def stack_baseline_source(*, host: str, port: int) -> str:
+    """Python source of the readiness baseline (images/measure.py, bench/run.py): the libraries
+    the service is built on, used as the service uses them (uvicorn with its defaults serving a
+    Starlette app, a pydantic model validated, a prometheus-client metric, python-json-logger's
+    formatter), with a /readyz that answers 200 at once and no code of the service. Timed from
+    its start to that 200, it is what the interpreter, the libraries (and in a container, Docker)
+    take on the machine that day: the service's start less that is its own."""
+    return f"""
+import logging
+import prometheus_client, pydantic, uvicorn
+from pythonjsonlogger.json import JsonFormatter
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+class Probe(pydantic.BaseModel):
+    ready: bool
+REQUESTS = prometheus_client.Counter("stack_requests", "requests")
+logging.basicConfig(level=logging.INFO)
+logging.getLogger().handlers[0].setFormatter(JsonFormatter())
+async def readyz(request):
+    REQUESTS.inc()
+    return JSONResponse(Probe(ready=True).model_dump())
+app = Starlette(routes=[Route("/readyz", readyz)])
+uvicorn.run(app, host={host!r}, port={port}, log_level="warning", access_log=False)
+"""
 
 
 def free_port() -> int:
@@ -332,15 +359,22 @@ class HostService(RunningService):
         log_dir: Path | None = None,
         cwd: Path | None = None,
         port: int | None = None,
+        command: Sequence[str] | None = None,
     ) -> Self:
         """Launch the service on ``port`` (default: a free one) of 127.0.0.1 and return at once
         (see ``start``).
 
         Its environment is built from scratch: this process's ``PATH`` and ``env`` (the
         ``EXECUTOR_*`` settings, or anything a test plants). Its output goes to
-        ``executor-<port>.log`` in ``log_dir`` (default: a directory removed by ``stop``)."""
+        ``executor-<port>.log`` in ``log_dir`` (default: a directory removed by ``stop``).
+        ``command`` replaces ``executor serve`` (a baseline that listens on ``port``, as
+        bench/run.py's stack alone)."""
         port = port if port is not None else free_port()
-        argv = [sys.executable, "-m", "executor", "serve", "--port", str(port)]
+        argv = (
+            list(command)
+            if command is not None
+            else [sys.executable, "-m", "executor", "serve", "--port", str(port)]
+        )
         own_log_dir = log_dir is None
         directory = (
             Path(tempfile.mkdtemp(prefix="executor-service-")) if log_dir is None else log_dir
@@ -440,11 +474,14 @@ class ContainerService(RunningService):
         env: Mapping[str, str] | None = None,
         name: str | None = None,
         docker: str = DOCKER,
+        entrypoint: str | None = None,
+        args: Sequence[str] = (),
     ) -> Self:
         """``docker run -d --cpus 0.5 --memory 1g -p 127.0.0.1:PORT:8080 IMAGE`` on a free
         port, Docker's default capabilities and seccomp profile, and return at once (see
         ``start``). ``env`` adds variables to the container's environment (``--env``), as an
-        ACA replica gets its secrets; ``name`` names it.
+        ACA replica gets its secrets; ``name`` names it; ``entrypoint`` and ``args`` replace
+        the image's command (a baseline started from the same image, as images/measure.py's).
 
         Raises ServiceError when Docker refuses to run it."""
         port = free_port()
@@ -452,7 +489,9 @@ class ContainerService(RunningService):
         argv += [f"--env={key}={value}" for key, value in (env or {}).items()]
         if name is not None:
             argv.append(f"--name={name}")
-        argv += ["-p", f"127.0.0.1:{port}:{CONTAINER_PORT}", image]
+        if entrypoint is not None:
+            argv.append(f"--entrypoint={entrypoint}")
+        argv += ["-p", f"127.0.0.1:{port}:{CONTAINER_PORT}", image, *args]
         started_at = time.perf_counter()
         done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:

@@ -4,10 +4,15 @@ For each image, over several runs (the median is quoted): its size, the time fro
 to the first 200 on /readyz, the latency of the first and of a warm hello world through the
 service, and the bare toolchain's hello world timed inside the same container (`python3
 main.py`, `node main.js`, `javac Main.java` then `java Main`, spawned directly, no service and no
-sandbox). Containers run as on Azure Container Apps' replica size: --cpus 0.5 --memory 1g,
-Docker's default capabilities and seccomp profile, the port published on 127.0.0.1 only
-(executor.testing's ContainerService starts them and waits for them). Warm requests and bare runs
-go one at a time with a pause between them, so that each starts with the CPU quota refilled.
+sandbox). Readiness has its baseline too, started from the same image in each run just before
+the service: the stack alone (executor.testing's stack_baseline_source: the libraries the
+service is built on, used as it uses them, uvicorn serving a Starlette app whose /readyz
+answers 200 at once), so that the service's own start is read apart from Docker's and its
+libraries', which move with the machine. Containers run as on Azure Container Apps' replica
+size: --cpus 0.5 --memory 1g, Docker's default capabilities and seccomp profile, the port
+published on 127.0.0.1 only (executor.testing's ContainerService starts them and waits for
+them). Warm requests and bare runs go one at a time with a pause between them, so that each
+starts with the CPU quota refilled.
 
 The table goes into README.md between the markers ``<!-- images-table:start -->`` and
 ``<!-- images-table:end -->`` when the file has both; otherwise it is printed. The images must
@@ -39,7 +44,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from executor.testing import ContainerService, ServiceError
+from executor.testing import CONTAINER_PORT, ContainerService, ServiceError, stack_baseline_source
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 START_MARKER = "<!-- images-table:start -->"
@@ -103,6 +108,7 @@ class RunTimes:
     """One container's timings, ms."""
 
     ready_ms: float
+    stack_ready_ms: float
     first_hello_ms: float
     warm_hello_ms: float
     bare_hello_ms: float
@@ -117,6 +123,7 @@ class ImageRow:
     size_mb: float
     layer_mb: float
     ready_ms: float
+    stack_ready_ms: float
     first_hello_ms: float
     warm_hello_ms: float
     bare_hello_ms: float
@@ -234,6 +241,7 @@ def measure_image(
         size_mb=size_mb,
         layer_mb=size_mb - base_size_mb,
         ready_ms=statistics.median(t.ready_ms for t in times),
+        stack_ready_ms=statistics.median(t.stack_ready_ms for t in times),
         first_hello_ms=statistics.median(t.first_hello_ms for t in times),
         warm_hello_ms=statistics.median(t.warm_hello_ms for t in times),
         bare_hello_ms=statistics.median(t.bare_hello_ms for t in times),
@@ -260,6 +268,7 @@ def language_of(docker: str, image: str) -> str:
 
 def run_once(docker: str, image: str, *, language: str, warm: int) -> RunTimes:
     name = f"{CONTAINER_PREFIX}{container_tag(image)}-{language}-{secrets.token_hex(4)}"
+    stack_ready_ms = stack_ready(docker, image, name=f"{name}-stack")
     try:
         with ContainerService.spawn(image, name=name, docker=docker) as container:
             ready_s = container.wait_ready(
@@ -275,6 +284,7 @@ def run_once(docker: str, image: str, *, language: str, warm: int) -> RunTimes:
             bare = bare_hello(container, language=language, runs=warm)
             return RunTimes(
                 ready_ms=ready_s * 1000,
+                stack_ready_ms=stack_ready_ms,
                 first_hello_ms=first_hello_ms,
                 warm_hello_ms=statistics.median(warm_ms),
                 bare_hello_ms=statistics.median(wall for wall, _ in bare),
@@ -282,6 +292,25 @@ def run_once(docker: str, image: str, *, language: str, warm: int) -> RunTimes:
             )
     except ServiceError as exc:
         raise SystemExit(str(exc)) from None
+
+
+def stack_ready(docker: str, image: str, *, name: str) -> float:
+    """`docker run` → /readyz 200 of the stack alone in a container of ``image``, timed as the
+    service's start is, ms."""
+    try:
+        with ContainerService.spawn(
+            image,
+            name=name,
+            docker=docker,
+            entrypoint="/opt/executor/bin/python",
+            args=("-I", "-c", stack_baseline_source(host="0.0.0.0", port=CONTAINER_PORT)),
+        ) as container:
+            ready_s = container.wait_ready(
+                timeout_s=READY_TIMEOUT_S, poll_interval_s=POLL_INTERVAL_S
+            ).ready_s
+            return ready_s * 1000
+    except ServiceError as exc:
+        raise SystemExit(f"the stack alone did not start in {image}: {exc}") from None
 
 
 def container_tag(image: str) -> str:
@@ -343,18 +372,26 @@ def render_table(rows: list[ImageRow], *, composition: str, load: tuple[float, f
         "median of several requests one at a time, a pause between them so that each starts "
         "with the CPU quota refilled. Bare: the toolchain itself in the same container, spawned "
         "directly with its default flags (`python3 main.py`, `node main.js`, `javac Main.java` "
-        "then `java Main`), timed the same way; its CPU is user + system time. Sizes "
+        "then `java Main`), timed the same way; its CPU is user + system time. The stack alone: "
+        "a container of the same image started just before each of the service's, running "
+        "only the libraries the service is built on (uvicorn, Starlette, pydantic, "
+        "prometheus-client, python-json-logger; `stack_baseline_source` in "
+        "`executor/testing.py`) with a "
+        "`/readyz` that answers 200 at once, timed the same way: what Docker and the libraries "
+        "take on this machine that day; the column after it is the service's own start. Sizes "
         f"uncompressed, MB = 10^6 bytes; {composition} Python's toolchain is the base's "
         "python3, so its image adds nothing on top.",
         "",
         "| image | size | toolchain on the base | `docker run` → `/readyz` 200 "
+        "| the stack alone → `/readyz` | the service's own start "
         "| first hello world | warm hello world | bare hello world (CPU) | warm ÷ bare |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in rows:
         lines.append(
             f"| `{row.image.rpartition(':')[0] or row.image}` | {row.size_mb:.0f} MB "
-            f"| {row.layer_mb:.0f} MB | {row.ready_ms:.0f} ms | {row.first_hello_ms:.0f} ms "
+            f"| {row.layer_mb:.0f} MB | {row.ready_ms:.0f} ms | {row.stack_ready_ms:.0f} ms "
+            f"| {row.ready_ms - row.stack_ready_ms:+.0f} ms | {row.first_hello_ms:.0f} ms "
             f"| {row.warm_hello_ms:.0f} ms | {row.bare_hello_ms:.0f} ms ({row.bare_cpu_ms:.0f} ms) "
             f"| {row.warm_hello_ms / row.bare_hello_ms:.2f}x |"
         )
