@@ -156,7 +156,7 @@ def _tree_cpu_s(tree: psutil.Process) -> float:
         except psutil.NoSuchProcess:
             continue
         total += child_times.user + child_times.system
-    return total
+    return float(total)
 
 
 def render(

@@ -28,12 +28,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import httpx
 import psutil
 
-from executor.languages.plan import Toolchain, expand_argv, heap_mb_for
+from executor.languages.plan import expand_argv, heap_mb_for
 from executor.languages.registry import all_plans
 from executor.sandbox.box import CHILD_PATH
 from executor.settings import Settings
@@ -342,7 +342,7 @@ class Api:
             self.conn.close()
             self.conn.connect()
 
-    def execute(self, language: str, code: str) -> dict:
+    def execute(self, language: str, code: str) -> dict[str, Any]:
         """POST /execute; the response body. Raises BenchError unless it is a 200 with status ok
         and stdout ``hello``."""
         body = json.dumps({"language": language, "code": code}).encode()
@@ -354,12 +354,12 @@ class Api:
         self.last_used = time.monotonic()
         if response.status != 200:
             raise BenchError(f"POST /execute {language}: {response.status} {payload[:300]!r}")
-        result = json.loads(payload)
+        result: dict[str, Any] = json.loads(payload)
         if result["status"] != "ok" or result["stdout"] != HELLO_STDOUT:
             raise BenchError(f"POST /execute {language}: unexpected result {result}")
         return result
 
-    def get_json(self, path: str) -> dict:
+    def get_json(self, path: str) -> dict[str, Any]:
         self.prepare()
         self.conn.request("GET", path)
         response = self.conn.getresponse()
@@ -367,7 +367,8 @@ class Api:
         self.last_used = time.monotonic()
         if response.status != 200:
             raise BenchError(f"GET {path}: {response.status} {payload[:300]!r}")
-        return json.loads(payload)
+        found: dict[str, Any] = json.loads(payload)
+        return found
 
 
 # -- the bare baseline ---------------------------------------------------------------------------
@@ -411,12 +412,9 @@ def _bare_argvs(language: str, *, binary: str, file_name: str) -> list[list[str]
     """The service's own commands for this language (its plan's templates, filled as the
     service fills them under its default limits), to be spawned without the sandbox."""
     plan = {p.name: p for p in all_plans()}[language]
-    if plan.self_test_deferred:
-        toolchain = plan.probe_toolchain(binary)
-        if toolchain is None:
-            raise BenchError(f"{binary} does not answer {language}'s version probe")
-    else:
-        toolchain = Toolchain(version="", interpreter=binary)
+    toolchain = plan.probe_toolchain(binary)
+    if toolchain is None:
+        raise BenchError(f"{binary} does not answer {language}'s version probe")
     defaults = Settings()
     main_class = plan.main_class(file_name, HELLO_SOURCE[language][1])
     steps = []
@@ -803,7 +801,7 @@ def _burst_figures(burst: BurstResult) -> list[Figure]:
     ]
 
 
-def _describe_service(info: dict, runtimes: dict[str, tuple[str, str]]) -> list[str]:
+def _describe_service(info: dict[str, Any], runtimes: dict[str, tuple[str, str]]) -> list[str]:
     layers = ", ".join(
         f"{layer['name']} {'on' if layer['active'] else 'off'}"
         for layer in info["isolation"]["layers"]

@@ -262,7 +262,7 @@ def language_of(docker: str, image: str) -> str:
     for item in json.loads(out.stdout) or []:
         name, _, value = item.partition("=")
         if name == "EXECUTOR_LANGUAGES" and value in HELLO:
-            return value
+            return str(value)
     raise SystemExit(f"{image} sets no single EXECUTOR_LANGUAGES among {', '.join(HELLO)}")
 
 
