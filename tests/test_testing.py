@@ -1,11 +1,19 @@
 """The harness itself: a service that cannot start is a clear error with its log, an answer
-other than the one expected fails the test, and a stopped service keeps its log."""
+other than the one expected fails the test, a stopped service keeps its log, and the readiness
+baseline of the benchmarks starts."""
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from executor.testing import HostService, ServiceError, UnexpectedStatus
+from executor.testing import (
+    HostService,
+    ServiceError,
+    UnexpectedStatus,
+    free_port,
+    stack_baseline_source,
+)
 from tests.support import REPO, Service
 
 
@@ -39,3 +47,16 @@ def test_an_unexpected_status_fails_the_test(service: Service) -> None:
     assert service.execute({"language": "cobol", "code": ""}, expect=400)["error"]["code"] == (
         "unknown_language"
     )
+
+
+def test_the_stack_alone_answers_readyz(tmp_path: Path) -> None:
+    """The baseline bench/run.py and images/measure.py time against the service's start.
+    1. Spawn the stack alone (stack_baseline_source) on a free port, as bench/run.py does.
+    Expected: /readyz answers 200 with the pydantic model's JSON; /metrics is not there (no code
+    of the service runs)."""
+    port = free_port()
+    command = [sys.executable, "-I", "-c", stack_baseline_source(host="127.0.0.1", port=port)]
+    with HostService.spawn(log_dir=tmp_path, port=port, command=command) as baseline:
+        baseline.wait_ready(timeout_s=60)
+        assert baseline.client.get("/readyz").json() == {"ready": True}
+        assert baseline.client.get("/metrics").status_code == 404
