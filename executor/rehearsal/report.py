@@ -217,4 +217,20 @@ def _window_s(outcomes: list[Outcome]) -> float:
 def _describe(outcome: Outcome) -> str:
     s = outcome.submission
     expected = "/".join(sorted(s.expected_verdicts))
-    return f"{s.submission_id} {s.language} {s.kind}: expected {expected}, got {outcome.verdict}"
+    found = f"{s.submission_id} {s.language} {s.kind}: expected {expected}, got {outcome.verdict}"
+    if outcome.verdict is None:
+        return found
+    measured = [
+        f"{name} {value}"
+        for name, value in (
+            ("time_ms", outcome.time_ms),
+            ("wall_time_ms", outcome.wall_time_ms),
+            ("memory_kb", outcome.memory_kb),
+        )
+        if value is not None
+    ]
+    if outcome.message:
+        measured.append(repr(outcome.message))
+    if outcome.url:
+        measured.append(f"on {outcome.url}")
+    return f"{found} ({', '.join(measured)})" if measured else found

@@ -58,6 +58,11 @@ class Outcome:
     url: str | None
     wall_time_ms: int | None
     error: str | None
+    # What the service measured and said, kept so that a wrong verdict explains itself in the
+    # summary (a memory hog stopped at its CPU limit under load: how much CPU, how much memory).
+    time_ms: int | None = None
+    memory_kb: int | None = None
+    message: str | None = None
 
     @property
     def latency_s(self) -> float:
@@ -174,6 +179,9 @@ class Rehearsal:
             url=result.url,
             wall_time_ms=wall if isinstance(wall, int) else None,
             error=None,
+            time_ms=_int_or_none(result.body.get("time_ms")),
+            memory_kb=_int_or_none(result.body.get("memory_kb")),
+            message=_str_or_none(result.body.get("message")),
         )
 
     def _failed(self, submission: Submission, submitted_s: float, exc: ClientError) -> Outcome:
@@ -201,3 +209,11 @@ class Rehearsal:
 
 def _reason(status: int | None, error: str | None) -> str:
     return str(status) if status is not None else (error or "no answer")
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
