@@ -47,7 +47,9 @@ def decide(
     was reached:
 
     1. the supervisor ended it at a limit (the first one it found: at a sample past both its
-       memory and its CPU limits, the memory; see supervise._limit_passed);
+       memory and its CPU limits, the memory; a run racing for both, its memory close to its
+       limit and growing, goes on a little past its CPU limit to see which it reaches: see
+       supervise._limit_passed);
     2. the kernel's out-of-memory killer ended it: its own fault if its peak was over its
        limit, else the service's (``internal_error``: the replica ran short);
     3. it failed with its peak memory over the limit, or with the runtime's out-of-memory report

@@ -110,6 +110,82 @@ def test_a_sample_past_both_the_memory_and_the_cpu_limit_names_the_memory(
         proc.wait()
 
 
+# A program racing for both limits (supervise.MEMORY_RACE_FRACTION): it fills its memory to
+# about 94% of a 64 MB limit at once, spins to just under its 500 ms of CPU, then grows by 256 KB
+# every 4 ms of CPU, so that it passes its memory limit about 60 ms of CPU after its CPU limit.
+RACING = """
+import time
+def rss_kb():
+    return int(open('/proc/self/statm').read().split()[1]) * 4
+chunks = []
+while rss_kb() < 60 * 1024:
+    chunks.append(b'x' * (1 << 20))
+while time.process_time() < 0.48:
+    pass
+while True:
+    chunks.append(b'x' * (256 << 10))
+    t = time.process_time()
+    while time.process_time() - t < 0.004:
+        pass
+"""
+
+
+def test_a_run_racing_for_both_limits_gets_the_one_it_reaches_first(
+    helper: SpawnHelper, tmp_path: Path
+) -> None:
+    """1. Run RACING under 500 ms of CPU and 64 MB. Expected: memory_limit_exceeded, its CPU
+    time past 500 ms but within the grace (a quarter more): at its CPU limit its memory was
+    over 90% of its limit and growing, so it went on, and reached its memory limit first."""
+    outcome = supervise(helper, RACING, tmp_path, cpu_time_ms=500, memory_kb=64 * 1024)
+    assert outcome.killed_for is KillReason.MEMORY_LIMIT
+    assert 500 < outcome.cpu_time_ms <= 625 + 40  # the grace, and one sample's lateness
+    assert outcome.memory_kb > 64 * 1024
+
+
+def test_a_run_near_its_memory_limit_that_stopped_growing_gets_no_grace(
+    helper: SpawnHelper, tmp_path: Path
+) -> None:
+    """1. Fill the memory to about 94% of a 64 MB limit, then spin, under 500 ms of CPU.
+    Expected: time_limit_exceeded at the first sample past 500 ms: close to its memory limit,
+    but no longer growing, it races for nothing but CPU."""
+    code = RACING.split("while time.process_time() < 0.48")[0] + "while True:\n    pass\n"
+    outcome = supervise(helper, code, tmp_path, cpu_time_ms=500, memory_kb=64 * 1024)
+    assert outcome.killed_for is KillReason.CPU_TIME_LIMIT
+    assert 500 < outcome.cpu_time_ms < 560  # no grace: a sample or two of lateness
+    assert outcome.memory_kb < 64 * 1024
+
+
+def test_the_grace_ends_when_the_memory_stops_growing(helper: SpawnHelper, tmp_path: Path) -> None:
+    """A real process holding about 40 MB that has spun for 100 ms, sampled twice under a CPU
+    limit 10 ms below what it used (its grace a quarter of that more) and a memory limit it is
+    95% of. Expected: the first sample (its memory grew from nothing) starts the grace and kills
+    nothing; the second, right after (no growth, still within the grace), kills it for CPU."""
+    code = "x = b'x' * (32 << 20)\nwhile True: pass"
+    proc = subprocess.Popen([PYTHON, "-c", code], start_new_session=True)
+    try:
+        wait_for(lambda: _cpu_ms(proc.pid) >= 100, timeout_s=10, what="100 ms of CPU")
+        sampler = TreeSampler(proc.pid, identity=None, scanner=None)
+        sampler.sample()
+        memory_kb = int(sampler.rss_kb / 0.95)
+        cpu_ms = int(sampler.cpu_time_ms) - 10
+        limits = ResourceLimits(
+            **{**LIMITS.__dict__, "cpu_time_ms": cpu_ms, "memory_kb": memory_kb}
+        )
+        spec = RunSpec(argv=(PYTHON,), cwd=str(tmp_path), env={}, limits=limits, stdin=b"")
+        plan = plan_child(limits, identity=None, seccomp=False, namespaces=False, private_tmp=None)
+        supervisor = _Supervisor(
+            spec, plan=plan, helper=helper, scanner=None, zygote=None, prewarmed=None
+        )
+        supervisor.sampler = sampler
+        assert asyncio.run(supervisor._limit_passed()) is None
+        assert supervisor.cpu_grace_until_ms == cpu_ms * 1.25
+        sampler.sample()
+        assert asyncio.run(supervisor._limit_passed()) is KillReason.CPU_TIME_LIMIT
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def _cpu_ms(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
