@@ -165,7 +165,6 @@ class Rehearsal:
 
     def _answered(self, submission: Submission, submitted_s: float, result: Execution) -> Outcome:
         got, judged_by = verdict(result.body, expected_stdout=submission.expected_stdout)
-        wall = result.body.get("wall_time_ms")
         return Outcome(
             submission=submission,
             submitted_s=submitted_s,
@@ -177,7 +176,7 @@ class Rehearsal:
             retry_reasons=tuple(_reason(a.status, a.error) for a in result.attempts[:-1]),
             may_have_run_twice=any(a.may_have_run for a in result.attempts[:-1]),
             url=result.url,
-            wall_time_ms=wall if isinstance(wall, int) else None,
+            wall_time_ms=_int_or_none(result.body.get("wall_time_ms")),
             error=None,
             time_ms=_int_or_none(result.body.get("time_ms")),
             memory_kb=_int_or_none(result.body.get("memory_kb")),

@@ -393,19 +393,20 @@ class _Supervisor:
         if memory_kb > self.limits.memory_kb:
             return KillReason.MEMORY_LIMIT
         cpu_ms = sampler.cpu_time_ms - self.cpu_before_ms
-        if cpu_ms > self.limits.cpu_time_ms and not self._racing_for_memory(memory_kb, growing):
+        if cpu_ms > self.limits.cpu_time_ms and not self._racing_for_memory(
+            cpu_ms, memory_kb, growing
+        ):
             return KillReason.CPU_TIME_LIMIT
         held = sampler.held
         if held.disk_kb > self.limits.disk_kb or held.files > self.limits.disk_files:
             return KillReason.DISK_LIMIT
         return None
 
-    def _racing_for_memory(self, memory_kb: int, growing: bool) -> bool:
+    def _racing_for_memory(self, cpu_ms: float, memory_kb: int, growing: bool) -> bool:
         """Past its CPU limit: whether the run may go on (MEMORY_RACE_FRACTION). The grace
         starts once, at the first sample past the CPU limit, only for a run whose memory is
         close to its limit and grew since the last sample, and ends as soon as it stops
         growing or its CPU time reaches the end of the grace."""
-        cpu_ms = self.sampler.cpu_time_ms - self.cpu_before_ms if self.sampler else 0.0
         if self.cpu_grace_until_ms is None:
             if not growing or memory_kb < self.limits.memory_kb * MEMORY_RACE_FRACTION:
                 return False
