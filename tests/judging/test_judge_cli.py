@@ -221,11 +221,37 @@ def test_without_a_url_the_judge_starts_a_service_and_stops_it(
     """1. Run `executor judge tests/problems/anypair` with no --url.
     2. It starts `executor serve` on a free port, waits for /readyz, judges, prints a row for
        every submission (exit 0 or 1: agreement needs the service to judge tests).
-    3. When it returns, the service it started is gone: no child process is left."""
-    before = set(psutil.Process().children(recursive=True))
+    3. When it returns, the service it started is gone, and so is every process it started:
+       none is left under this process or orphaned to init."""
+    # Services other tests started are still running, and their runner pools replace runners
+    # in the background: what they start now is theirs, not a leak of the judge's service.
+    others = psutil.Process().children()
+    before = set(psutil.process_iter())
     status = main([str(PROBLEMS / "anypair")])
     output = capsys.readouterr().out
     assert status in (EXIT_AGREED, EXIT_DISAGREED)
     for name in ("accepted/Halves.java", "accepted/big.js", "wrong_answer/halves_even.py"):
         assert name in output
-    assert set(psutil.Process().children(recursive=True)) == before
+    assert _started_since(before, excluding=others) == []
+
+
+def _started_since(before: set[psutil.Process], excluding: list[psutil.Process]) -> list[str]:
+    """Processes alive now but not in ``before``, under this process or orphaned (parent 1),
+    other than ``excluding`` and their descendants. (A process's identity is its pid and start
+    time; start times alone cannot be compared with the clock: psutil derives them from the boot
+    time in whole seconds.)"""
+    me = psutil.Process()
+    left = []
+    for process in psutil.process_iter():
+        try:
+            if process in before or process in excluding:
+                continue
+            parents = process.parents()
+            if me not in parents and process.ppid() != 1:
+                continue
+            if any(parent in excluding for parent in parents):
+                continue
+            left.append(f"{process.pid} {process.name()} {process.cmdline()[:3]}")
+        except psutil.NoSuchProcess:
+            continue
+    return left
