@@ -52,9 +52,11 @@ def decide(
        supervise._limit_passed);
     2. the kernel's out-of-memory killer ended it: its own fault if its peak was over its
        limit, else the service's (``internal_error``: the replica ran short);
-    3. it failed with its peak memory over the limit, or with the runtime's out-of-memory report
-       at the end of stderr (``oom_markers``) and at least MEMORY_EVIDENCE_FRACTION of the limit
-       used (a program can print the message, but not fake its peak);
+    3. its peak memory was over the limit, whatever its exit (a run that takes more than its
+       limit and ends between two of the supervisor's samples is over it all the same), or it
+       failed with the runtime's out-of-memory report at the end of stderr (``oom_markers``) and
+       at least MEMORY_EVIDENCE_FRACTION of the limit used (a program can print the message,
+       but not fake its peak);
     4. its CPU time passed the limit (a SIGXCPU it sent itself is not evidence);
     5. exit 0 is ``ok``; any other exit or signal is ``runtime_error``, with a message when the
        tree reached its process limit (seen by the sampler, or reported by the runtime
@@ -75,9 +77,9 @@ def decide(
             f"its own limit ({outcome.memory_kb // 1024} of {memory_mb} MB): not the program's "
             "fault; submit it again",
         )
-    failed = outcome.exit_code != 0
-    if failed and outcome.memory_kb > limits.memory_kb:
+    if outcome.memory_kb > limits.memory_kb:
         return Verdict(Status.MEMORY_LIMIT_EXCEEDED, f"used more than {memory_mb} MB of memory")
+    failed = outcome.exit_code != 0
     if (
         failed
         and outcome.memory_kb >= limits.memory_kb * MEMORY_EVIDENCE_FRACTION

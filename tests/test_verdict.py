@@ -67,6 +67,10 @@ def outcome(**fields: object) -> Outcome:
         ({"exit_code": 1, "stderr": b"MemoryError\n", "memory_kb": 9000}, Status.RUNTIME_ERROR),
         ({"exit_code": 1, "stdout": b"MemoryError\n", "memory_kb": HALF}, Status.RUNTIME_ERROR),
         ({"exit_code": 0, "stderr": b"MemoryError\n", "memory_kb": HALF}, Status.OK),
+        # Its peak over the limit is evidence whatever its exit: a run that took more than its
+        # limit and ended between two samples is over it all the same.
+        ({"exit_code": 0, "memory_kb": 70000}, Status.MEMORY_LIMIT_EXCEEDED),
+        ({"exit_code": 0, "memory_kb": 65536}, Status.OK),
         # A SIGXCPU it sent itself is no evidence of the time limit; the CPU time is.
         ({"exit_code": None, "signal": signal.SIGXCPU}, Status.RUNTIME_ERROR),
         ({"cpu_time_ms": 1001}, Status.TIME_LIMIT_EXCEEDED),

@@ -53,6 +53,20 @@ def test_a_real_out_of_memory_is_a_memory_limit_with_the_jvm_message_on_stderr(
     assert_contained(hostile, language="java")
 
 
+def test_a_run_over_its_memory_limit_that_exits_at_once_is_a_memory_limit(
+    hostile: Hostile,
+) -> None:
+    """1. A Python program takes 48 MB at once under a 32 MB limit, prints and exits 0, within
+    a few milliseconds: between two of the supervisor's samples. Expected (five times, since
+    whether a sample catches it is a matter of timing): memory_limit_exceeded every time, its
+    reported peak over the limit (a limit that holds only for slow programs does not hold)."""
+    for _ in range(5):
+        result = hostile.run("python", "hostile_quick_hog", limits={"memory_mb": 32})
+        assert result["status"] == "memory_limit_exceeded", result
+        assert result["memory_kb"] > 32 * 1024, result
+    assert_contained(hostile)
+
+
 def test_a_limit_kill_reports_no_exit_code_and_no_signal(hostile: Hostile) -> None:
     """1. A program spins past its CPU limit. Expected: time_limit_exceeded, exit_code and
     signal null (the status says why; the SIGKILL was the service's), a message naming the
