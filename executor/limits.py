@@ -96,7 +96,8 @@ RUN_LIMITS: tuple[LimitSpec, ...] = (
         default=4096,
         maximum=65536,
         minimum=1,
-        scope="files and directories the run holds there, its sources included",
+        scope="files and directories the run holds there, its sources included (not the "
+        "two directories the service makes it, `box` and `tmp`)",
         observed="killed; `output_limit_exceeded`",
     ),
 )

@@ -15,6 +15,7 @@ from executor.sandbox.libc import filesystem_magic
 from executor.sandbox.places import opened_dir, opened_dir_at, owned_entries
 from executor.sandbox.sockets import unix_socket_kb_by_uid, unix_socket_kb_in
 from executor.sandbox.tree import OPEN_DIR
+from executor.sandbox.workdir import BOX, TMP
 
 # Each file or directory on a memory filesystem counts at least this much memory: an empty one
 # still pins an inode and a dentry.
@@ -26,6 +27,9 @@ MEMORY_FILESYSTEM_MAGICS = (0x01021994, 0x858458F6)  # TMPFS_MAGIC, RAMFS_MAGIC
 # many files the runs hold.
 MIN_INTERVAL_S = 0.1
 SCAN_DUTY_FACTOR = 4
+
+# What the service made in a run's directory, which its disk_files limit does not count.
+SERVICE_DIRECTORIES = frozenset({BOX, TMP})
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,12 @@ class _Tally:
         if memory:
             self.memory_kb += max(kb, MIN_MEMORY_KB)
 
-    def add_tree(self, top_fd: int, *, memory: bool) -> None:
-        """Everything below ``top_fd``, at any depth, one descriptor per level; stops once over."""
+    def add_tree(
+        self, top_fd: int, *, memory: bool, uncounted: frozenset[str] = frozenset()
+    ) -> None:
+        """Everything below ``top_fd``, at any depth, one descriptor per level; stops once over.
+        The directories named ``uncounted`` right below ``top_fd`` are entered but do not count
+        as files themselves."""
         levels = [(os.dup(top_fd), _entries(top_fd))]
         try:
             while levels and not self.over:
@@ -94,7 +102,8 @@ class _Tally:
                     levels.pop()
                     continue
                 name, st = entries.pop()
-                self.add(st, memory=memory)
+                if not (len(levels) == 1 and name in uncounted and stat.S_ISDIR(st.st_mode)):
+                    self.add(st, memory=memory)
                 if stat.S_ISDIR(st.st_mode):
                     with contextlib.suppress(OSError):
                         sub = os.open(name, OPEN_DIR, dir_fd=fd)
@@ -220,7 +229,8 @@ class UsageScanner:
         tally = _Tally(watch)
         with opened_dir(watch.work_root) as fd:
             if fd is not None:
-                tally.add_tree(fd, memory=self._memory.get(self.runs_dir, False))
+                memory = self._memory.get(self.runs_dir, False)
+                tally.add_tree(fd, memory=memory, uncounted=SERVICE_DIRECTORIES)
         for place in self.shared:
             memory = self._memory.get(place, False)
             with opened_dir(place) as place_fd:

@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from executor.sandbox.identity import RunIdentity
 from executor.sandbox.tree import remove_tree
 
+# The two directories the service makes in every run's directory: the program's own (its
+# sources, its cwd) and its temporary one (TMPDIR and HOME). Not the run's files: its disk_files
+# limit does not count them.
+BOX = "box"
+TMP = "tmp"
+
 
 @dataclass(frozen=True)
 class Workdir:
@@ -35,8 +41,8 @@ def create_workdir(
     os.mkdir(root, 0o700)
     work = Workdir(
         root=root,
-        box=os.path.join(root, "box"),
-        tmp=os.path.join(root, "tmp"),
+        box=os.path.join(root, BOX),
+        tmp=os.path.join(root, TMP),
     )
     try:
         _fill(work, files=files, identity=identity)

@@ -114,3 +114,18 @@ def test_files_in_dev_shm_count_against_the_disk_budget(hostile: Hostile) -> Non
     assert result["status"] == "output_limit_exceeded", result
     assert statistics.median(latencies) < 0.25, latencies
     assert_contained(hostile)
+
+
+def test_the_smallest_file_count_holds_the_sources_alone(hostile: Hostile) -> None:
+    """1. disk_files 1: a one-file program that prints. 2. The same limit, a program that
+    writes one file more in its directory, then prints. Expected: 1 ok (its directory's `box`
+    and `tmp` are the service's, not the run's files); 2 output_limit_exceeded (its two files
+    are one more than it may hold)."""
+    service = hostile.target().service
+    limits = {"disk_files": 1}
+    result = service.execute({"language": "python", "code": "print(1)", "limits": limits})
+    assert (result["status"], result["stdout"]) == ("ok", "1\n"), result
+    code = "open('extra.txt', 'w').write('x')\nprint(1)"
+    result = service.execute({"language": "python", "code": code, "limits": limits})
+    assert result["status"] == "output_limit_exceeded", result
+    assert_contained(hostile)
