@@ -1,6 +1,7 @@
 """The building blocks of the HTTP API's bodies that /execute and judging share: a run's status,
 a source file, the limit fields. Every quantity carries its unit in its name."""
 
+import unicodedata
 from enum import StrEnum
 from typing import Literal
 
@@ -23,6 +24,17 @@ class Status(StrEnum):
     INTERNAL_ERROR = "internal_error"
 
 
+# What no name may hold: C0 and C1 controls and DEL (Cc); format characters such as the
+# bidirectional overrides and zero-width spaces, which make a name display as another (Cf); lone
+# surrogates, which no file system name can encode (Cs); line and paragraph separators (Zl, Zp).
+_REFUSED_IN_NAMES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def has_control_characters(name: str) -> bool:
+    """Whether ``name`` holds a character of _REFUSED_IN_NAMES's categories."""
+    return any(unicodedata.category(c) in _REFUSED_IN_NAMES for c in name)
+
+
 class SourceFile(BaseModel):
     """One file of the submission. ``name`` is a plain file name: no '/', no '..', no NUL, and
     nothing a tool could read as an option (a leading '-' or '@')."""
@@ -40,8 +52,8 @@ class SourceFile(BaseModel):
             raise ValueError("file name must not be empty, '.' or '..'")
         if "/" in name or "\\" in name:
             raise ValueError(f"file name {name!r} must not contain '/' or '\\'")
-        if any(ord(c) < 32 or ord(c) == 127 for c in name):
-            raise ValueError(f"file name {name!r} must not contain NUL or control characters")
+        if has_control_characters(name):
+            raise ValueError(f"file name {name!r} must not contain control or format characters")
         if len(name.encode()) > MAX_FILE_NAME_BYTES:
             raise ValueError(f"file name is longer than {MAX_FILE_NAME_BYTES} bytes")
         # Entry and source names reach command lines, where python reads `-c` as code to run

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from executor.judging.checkers import CheckerConfig, CheckerKind
-from executor.wire import Limits, SourceFile, Status
+from executor.wire import Limits, SourceFile, Status, has_control_characters
 
 JUDGING_BOUNDS = "judging_bounds"  # the validation-context key of a JudgingBounds
 
@@ -167,10 +167,10 @@ class TestCase(_Strict):
         if name is None:
             return None
         limit = _bounds(info).max_test_name_bytes
+        if has_control_characters(name):
+            raise ValueError(f"test name {name!r} must not contain control or format characters")
         if not name or len(name.encode()) > limit:
             raise ValueError(f"a test name must be 1 to {limit} bytes")
-        if any(ord(c) < 32 or ord(c) == 127 for c in name):
-            raise ValueError(f"test name {name!r} must not contain control characters")
         return name
 
 

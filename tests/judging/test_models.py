@@ -144,7 +144,7 @@ def test_a_bad_checker_gets_a_clear_error(checker: object, message: str) -> None
         ({"tests": [{"name": "a"}, {"name": "a"}]}, "test names must be unique"),
         ({"tests": [{"name": "2"}, {}]}, "unnamed tests are 1, 2, …): ['2']"),
         ({"tests": [{"name": ""}]}, "a test name must be 1 to 128 bytes"),
-        ({"tests": [{"name": "a\nb"}]}, "must not contain control characters"),
+        ({"tests": [{"name": "a\nb"}]}, "must not contain control or format characters"),
         ({"tests": [{"stdout": "1"}]}, "Extra inputs are not permitted"),
         ({"tests": [{}], "expected_stdout": "1"}, "inside each test, not at the top level"),
         ({"checker": "tokens"}, "'checker' needs 'tests' or 'expected_stdout'"),
@@ -257,3 +257,8 @@ def test_the_summary_counts_passed_tests_and_takes_maxima_over_those_that_ran() 
     summary = summarize(results)
     assert (summary.passed, summary.total) == (1, 3)
     assert (summary.max_time_ms, summary.max_memory_kb) == (50, 900)
+
+
+@pytest.mark.parametrize("name", ["a\x85b", "\u202eab", "a\ud800"])
+def test_a_test_name_with_control_or_format_characters_is_refused(name: str) -> None:
+    assert "must not contain control or format characters" in error_of(tests=[{"name": name}])
