@@ -53,7 +53,9 @@ class SourceFile(BaseModel):
         if "/" in name or "\\" in name:
             raise ValueError(f"file name {name!r} must not contain '/' or '\\'")
         if has_control_characters(name):
-            raise ValueError(f"file name {name!r} must not contain control or format characters")
+            raise ValueError(
+                f"file name {name!r} must not contain NUL, control or format characters"
+            )
         if len(name.encode()) > MAX_FILE_NAME_BYTES:
             raise ValueError(f"file name is longer than {MAX_FILE_NAME_BYTES} bytes")
         # Entry and source names reach command lines, where python reads `-c` as code to run

@@ -33,5 +33,5 @@ def test_other_plain_file_names_are_accepted(name: str) -> None:
     ],
 )
 def test_a_file_name_with_control_or_format_characters_is_refused(name: str) -> None:
-    with pytest.raises(ValidationError, match="must not contain control or format characters"):
+    with pytest.raises(ValidationError, match="control or format characters"):
         SourceFile(name=name, content="")
