@@ -18,6 +18,7 @@ from executor.limits import LIMIT_NAMES
 from executor.metrics import CONTENT_TYPE, Metrics
 from executor.models import MAX_SUBMISSION_ID_CHARS, ExecuteRequest, ExecuteResponse
 from executor.openapi import openapi_document
+from executor.request_log import CLIENT_CLOSED_REQUEST
 from executor.responses import JSONAnswer, encode_json
 from executor.service import ExecutionService, Progress
 
@@ -30,8 +31,6 @@ LINGER_FACTOR = 4
 LINGER_TIMEOUT_S = 10.0
 # The same rule as ExecuteRequest.submission_id.
 _USABLE_KEY = re.compile(rf"[!-~]{{1,{MAX_SUBMISSION_ID_CHARS}}}")
-# The status logged for a request whose client left before its answer (nginx's 499).
-CLIENT_CLOSED_REQUEST = 499
 
 
 class _ClientGone(Exception):

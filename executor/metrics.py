@@ -76,8 +76,8 @@ class Metrics:
         )
         self.disconnects = Counter(
             "executor_client_disconnects",
-            "Clients gone before their answer: the submission left the queue (queued) or was "
-            "killed (running)",
+            "Clients gone before their answer: while sending the body (body), the submission "
+            "left the queue (queued) or was killed (running)",
             ["stage"],
             registry=r,
         )

@@ -1,5 +1,6 @@
 """One log line and the request metrics per HTTP request, under a request id (the client's
-X-Request-Id when it sends a usable one, else a new one), echoed in the answer."""
+X-Request-Id when it sends a usable one, else a new one), echoed in the answer; a client that
+leaves while sending its body ends its request here, as a disconnect."""
 
 import logging
 import re
@@ -7,6 +8,7 @@ import time
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from executor.metrics import Metrics
@@ -15,13 +17,24 @@ REQUEST_ID_HEADER = "X-Request-Id"
 # A client's id is echoed in a header and the log: printable ASCII without spaces, bounded.
 _USABLE_ID = re.compile(r"[!-~]{1,128}")
 
+# The status logged for a request whose client left before its answer (nginx's 499).
+CLIENT_CLOSED_REQUEST = 499
+# The stage (``disconnected=``, the disconnects' label) of a client that left while sending
+# its request's body; the endpoints add "queued" and "running".
+BODY_STAGE = "body"
+
 log = logging.getLogger("executor.request")
 
 
 class RequestLog:
     """ASGI middleware: logs ``method path status`` with the duration and what the endpoint put
     in ``scope["state"]`` (language, verdict, queue wait, replayed, ...), and counts the request
-    in ``metrics``. Never logs a header, a body or a query string."""
+    in ``metrics``. Never logs a header, a body or a query string.
+
+    A client that closes its connection before it sent the whole body (Starlette raises
+    ClientDisconnect where any endpoint reads it) is logged and counted as a disconnect at
+    stage BODY_STAGE with status 499, like one that leaves later: no error, no answer (there
+    is no one to take it)."""
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
@@ -37,16 +50,22 @@ class RequestLog:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500  # what the client gets when the app fails before answering
+        answered = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            if not answered:
+                status = CLIENT_CLOSED_REQUEST
+            state["disconnected"] = BODY_STAGE
+            self.metrics.disconnects.labels(BODY_STAGE).inc()
         finally:
             duration_s = time.perf_counter() - started
             self._record(scope, status=status, duration_s=duration_s)

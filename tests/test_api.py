@@ -3,12 +3,14 @@
 import concurrent.futures
 import contextlib
 import json
+import re
 import socket
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import Service, processes_of_uids, settled, start_service, wait_for
 
@@ -411,3 +413,67 @@ def test_a_compile_whose_client_left_does_not_answer_the_next_one(service: Servi
     second = service.execute({"language": "java", "code": java_class("Quick", "second", 2)})
     assert (second["status"], second["stdout"]) == ("ok", "second\n"), second
     assert service.warm_compilers_ready()
+
+
+def samples(service: Service) -> dict[tuple[str, tuple], float]:
+    """Every sample of /metrics by (name, sorted labels)."""
+    text = service.client.get("/metrics").text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def requests_counted(found: dict[tuple[str, tuple], float], route: str, status: int) -> float:
+    labels = (("method", "POST"), ("route", route), ("status", str(status)))
+    return found.get(("executor_http_requests_total", labels), 0.0)
+
+
+def disconnects_counted(found: dict[tuple[str, tuple], float], stage: str) -> float:
+    return found.get(("executor_client_disconnects_total", (("stage", stage),)), 0.0)
+
+
+@pytest.mark.parametrize(
+    ("target", "route"),
+    [
+        ("/execute", "/execute"),
+        ("/api/v2/execute", "/api/v2/execute"),
+        ("/submissions?wait=true", "/submissions"),
+    ],
+)
+def test_a_client_that_leaves_while_sending_its_body_is_a_disconnect_not_a_500(
+    service: Service, target: str, route: str
+) -> None:
+    """1. A raw connection sends POST ``target`` declaring a 100-byte JSON body, sends 12
+    bytes of it and closes. Expected: no traceback or error in the log; the request logged
+    once, at INFO, as 499 with ``disconnected=body``; /metrics counts it as a 499 and a
+    disconnect (stage ``body``), never as a 500."""
+    before = samples(service)
+    start = len(service.log())
+    with socket.create_connection(("127.0.0.1", service.port)) as sock:
+        sock.sendall(
+            f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+            + b"Content-Length: 100\r\n\r\n"
+            + b'{"language":'
+        )
+        time.sleep(0.1)  # the service is reading the body by then
+    line = re.compile(rf"^\S+ \S+ (\w+) executor\.request: POST {re.escape(route)} (\d+) ", re.M)
+    wait_for(lambda: line.search(service.log()[start:]), timeout_s=5, what="the request line")
+    # Whatever the service logs about the request comes before the next request's line.
+    service.client.get("/healthz")
+    wait_for(
+        lambda: "GET /healthz 200" in service.log()[start:],
+        timeout_s=5,
+        what="the next request's line",
+    )
+    logged = service.log()[start:]
+    lines = [m.groups() for m in line.finditer(logged)]
+    assert lines == [("INFO", "499")], logged
+    assert f"POST {route} 499" in logged and "disconnected=body" in logged, logged
+    assert "Traceback" not in logged and "ClientDisconnect" not in logged, logged
+    assert " ERROR " not in logged, logged
+    after = samples(service)
+    assert requests_counted(after, route, 500) == requests_counted(before, route, 500)
+    assert requests_counted(after, route, 499) == requests_counted(before, route, 499) + 1
+    assert disconnects_counted(after, "body") == disconnects_counted(before, "body") + 1

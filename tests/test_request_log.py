@@ -2,6 +2,7 @@
 and never the code, stdin, output or keys."""
 
 import json
+import uuid
 
 import pytest
 
@@ -71,3 +72,47 @@ def test_every_line_of_the_service_is_json(json_service: Service) -> None:
     lines = log_lines(json_service)
     assert any(line["message"].startswith("isolation layer") for line in lines)
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+
+
+# A language name (at most 64 characters) that would forge a log line of its own, with a NUL
+# and a line separator.
+FORGED_LANGUAGE = "python\n2026-12-01 00:00:00,000 ERROR executor: FAKE{mark}\x00\u2028"
+
+
+def test_a_client_cannot_forge_a_text_log_line(service: Service) -> None:
+    """1. POST /execute whose language holds a newline and a whole fake log line, a NUL and a
+    U+2028, on the service logging text. Expected: a 400; its request line is the only line
+    with the fake text, which shows escaped (``\\n``, ``\\x00``, ``\\u2028``); nothing raw."""
+    mark = uuid.uuid4().hex[:8]
+    answer = service.client.post(
+        "/execute", json={"language": FORGED_LANGUAGE.format(mark=mark), "code": "print(1)"}
+    )
+    assert answer.status_code == 400, answer.text
+    wait_for(lambda: mark in service.log(), timeout_s=5, what="the request line")
+    found = [line for line in service.log().splitlines() if mark in line]
+    assert len(found) == 1, found
+    assert " INFO executor.request: POST /execute 400 " in found[0], found
+    assert (
+        r"language=python\n2026-12-01 00:00:00,000 ERROR executor: "
+        rf"FAKE{mark}\x00\u2028" in found[0]
+    ), found
+    assert "\x00" not in service.log() and "\u2028" not in service.log()
+
+
+def test_a_client_cannot_forge_a_json_log_line(json_service: Service) -> None:
+    """The same on the service logging JSON. Expected: one line, by any line breaking rule,
+    whose language field is the client's text exactly."""
+    mark = uuid.uuid4().hex[:8]
+    language = FORGED_LANGUAGE.format(mark=mark)
+    answer = json_service.client.post(
+        "/execute",
+        json={"language": language, "code": "print(1)"},
+        headers={"X-Request-Id": f"forged-{mark}"},
+    )
+    assert answer.status_code == 400, answer.text
+    wait_for(lambda: mark in json_service.log(), timeout_s=5, what="the request line")
+    found = [text for text in json_service.log().splitlines() if mark in text]
+    assert len(found) == 1, found
+    assert "\x00" not in json_service.log() and "\u2028" not in json_service.log()
+    line = request_line(json_service, f"forged-{mark}")
+    assert (line["language"], line["status"]) == (language, 400)
