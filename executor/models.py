@@ -37,7 +37,7 @@ class ExecuteRequest(JudgingRequest):
     model_config = ConfigDict(extra="forbid")
 
     language: str = Field(min_length=1, max_length=64)
-    version: str | None = Field(None, max_length=64)
+    version: str | None = Field(None, min_length=1, max_length=64)
     code: str | None = None
     files: list[SourceFile] | None = None
     main: str | None = Field(None, description="entry file among files (default: the first)")
