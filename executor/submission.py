@@ -280,6 +280,12 @@ def _decode_source(
         )
     decoded = {f.name: _decode_file(f.name, f.content, f.encoding) for f in files}
     entry = main or files[0].name
+    if plan.compile_argv is not None and not entry.endswith(plan.source_suffix):
+        # A compiled language's entry is the source its class to run comes from: anything else
+        # would compile the other files and then fail to find the class, a stranger error.
+        raise InvalidSubmission(
+            f"the entry file {entry!r} is not a {plan.source_suffix} file: name one with 'main'"
+        )
     mark = BYTE_ORDER_MARK.encode()
     for name, content in decoded.items():
         if name == entry or name.endswith(plan.source_suffix):

@@ -172,6 +172,17 @@ def test_missing_content_type_is_accepted(service: Service) -> None:
         ({"language": "python", "code": "x", "limits": {"time_ms": "soon"}}, "limits.time_ms"),
         ({"language": "python", "code": "x", "surprise": 1}, "surprise"),
         ({"language": "python", "version": "", "code": "x"}, "version"),
+        (
+            {
+                "language": "java",
+                "files": [
+                    {"name": "Main.java", "content": "class Main {}"},
+                    {"name": "data.txt", "content": "1"},
+                ],
+                "main": "data.txt",
+            },
+            "is not a .java file",
+        ),
         ({"language": "python", "code": 5}, "code"),
         ({"language": "python", "code": "x", "args": ["a\u0000b"]}, "NUL"),
     ],
