@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from executor.judging.checkers import check
+from executor.judging.drain import PipeDrain
 from executor.judging.models import Verdict
 from executor.judging.results import (
     Ran,
@@ -298,8 +299,10 @@ class JudgingRunner:
         """Run the submission and the interactor at once, each in its own box (its own uid),
         the interactor's stdout the submission's stdin and the reverse (two pipes). Each side
         takes its two descriptors when it starts, so when one side ends the other reads
-        end-of-file (or gets EPIPE) instead of waiting: no side can hang the other past its
-        own limits. The interactor's wall limit is the submission's plus its own."""
+        end-of-file instead of waiting: no side can hang the other past its own limits. What
+        the interactor writes once the submission has ended is taken and discarded (PipeDrain),
+        so that it judges as it decides, not as a race with that exit. The interactor's wall
+        limit is the submission's plus its own."""
         plan = prepared.program.runtime.plan
         judge_plan = judge.program.runtime.plan
         judge_limits = _interactor_limits(judging.judge_limits, test.limits)
@@ -310,6 +313,8 @@ class JudgingRunner:
                 await self._add_judge_files(judge_box, judge, test)
                 to_program_r, to_program_w = os.pipe()
                 to_judge_r, to_judge_w = os.pipe()
+                # The interactor's replies to a submission that has ended are taken (drain.py).
+                drain = PipeDrain(os.dup(to_program_r))
                 judge_started: list[float] = []
 
                 async def run_judge() -> Outcome:
@@ -337,8 +342,10 @@ class JudgingRunner:
                         stdin_fd=to_program_r,
                         stdout_fd=to_judge_w,
                     )
+                    drain.start()
                     judged_outcome = await judge_task
                 finally:
+                    drain.close()
                     if not judge_task.done():
                         judge_task.cancel()
                         await asyncio.gather(judge_task, return_exceptions=True)

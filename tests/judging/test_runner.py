@@ -271,6 +271,39 @@ def test_the_interactive_problem_judges_each_kind_of_submission(
     assert_nothing_left(service)
 
 
+# An interactor that reads one guess, then answers it (a moment later, as a slower one would)
+# and judges: 42 for 1, 43 otherwise. Python ignores SIGPIPE: a write to a submission that has
+# gone raises BrokenPipeError, which ends it with exit 1 or 120.
+ANSWERS_LATE = """
+import sys, time
+guess = sys.stdin.readline().strip()
+time.sleep(0.2)
+print("correct" if guess == "1" else "wrong", flush=True)
+sys.exit(42 if guess == "1" else 43)
+"""
+
+
+@pytest.mark.parametrize(("guess", "verdict"), [("1", "accepted"), ("2", "wrong_answer")])
+def test_a_submission_that_leaves_before_the_interactors_reply_gets_its_judgement(
+    service: Service, guess: str, verdict: str
+) -> None:
+    """1. The submission prints its guess and exits without reading the reply; the interactor
+    answers 200 ms later and judges. Three times each. Expected: the interactor's judgement
+    every time (accepted for the right guess, wrong_answer for the wrong one), never a judge
+    error for the reply it could not deliver: what the interactor writes to a submission that
+    has ended is taken and discarded, so it ends as it decides."""
+    for _ in range(3):
+        result = service.execute(
+            {
+                "language": "python",
+                "code": f"print({guess}, flush=True)",
+                "tests": [{"stdin": "1\n"}],
+                "interactor": {"language": "python", "code": ANSWERS_LATE},
+            }
+        )
+        assert result["verdict"] == verdict, result
+
+
 def test_a_crashing_interactor_is_a_judge_error(service: Service) -> None:
     result = service.execute(
         {
