@@ -185,21 +185,26 @@ class JudgingRunner:
     ) -> list[Ran]:
         """Every test, in order, at most ``parallel`` at once (the semaphore lets them in in
         order); with ``stop_on_first_failure``, a test not yet started once one failed is
-        skipped."""
+        skipped. Once a test is a judge error (``internal_error``: a validator or interactor
+        that failed, or a replica short of memory), the tests not yet started are skipped
+        whatever the request asked: a judge program that hangs would otherwise cost its full
+        limits on every test (256 tests of 20 s each), for answers no one can use."""
         ran: list[Ran | None] = [None] * len(judging.tests)
         turns = asyncio.Semaphore(parallel)
-        failed = False
+        failed = judge_failed = False
 
         async def one(index: int, test: Test) -> None:
-            nonlocal failed
+            nonlocal failed, judge_failed
             async with turns:
-                if failed and judging.stop_on_first_failure:
+                if judge_failed or (failed and judging.stop_on_first_failure):
                     ran[index] = skipped(test.name)
                     return
                 result = await self._run_test(submission, judging, prepared, judge, test)
                 ran[index] = result
                 if result.result.verdict is not Verdict.ACCEPTED:
                     failed = True
+                if result.result.verdict is Verdict.INTERNAL_ERROR:
+                    judge_failed = True
 
         try:
             async with asyncio.TaskGroup() as group:

@@ -316,6 +316,26 @@ def test_a_crashing_interactor_is_a_judge_error(service: Service) -> None:
     assert "judge error: the interactor exited with 3" in result["tests"][0]["message"]
 
 
+def test_after_a_judge_error_the_tests_not_started_are_skipped(service: Service) -> None:
+    """1. Three tests, an output validator that fails (exit 3) on each, no
+    stop_on_first_failure. Expected: the first test a judge error, the other two skipped (a
+    broken judge is not run again: one that hangs would cost its limits on every test)."""
+    result = service.execute(
+        {
+            "language": "python",
+            "code": "print(input())",
+            "tests": [{"stdin": f"{n}\n", "expected_stdout": f"{n}\n"} for n in range(3)],
+            "checker": {
+                "type": "program",
+                **source(PROGRAMS / "python" / "broken_validator.py"),
+            },
+        }
+    )
+    verdicts = [test["verdict"] for test in result["tests"]]
+    assert verdicts == ["internal_error", "skipped", "skipped"], result
+    assert result["verdict"] == "internal_error", result
+
+
 def test_stop_on_first_failure_skips_the_later_tests(service: Service) -> None:
     tests = [
         {"stdin": "1\n", "expected_stdout": "2\n"},
