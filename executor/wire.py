@@ -3,9 +3,16 @@ a source file, the limit fields. Every quantity carries its unit in its name."""
 
 import unicodedata
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+)
 
 from executor.limits import RUN_LIMITS
 
@@ -66,13 +73,21 @@ class SourceFile(BaseModel):
         return name
 
 
+def _a_number(value: object) -> object:
+    """A limit is a JSON number: pydantic's lax integers would take ``"100"`` and ``true`` (as
+    1 ms). A whole float (``2000.0``) still passes, as pydantic takes it."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer, not a string or a boolean")
+    return value
+
+
 # The fields come from limits.RUN_LIMITS, where every limit is declared once.
 _LimitFields = create_model(
     "_LimitFields",
     __config__=ConfigDict(extra="forbid"),
     **{
         limit.name: (
-            int | None,
+            Annotated[int | None, BeforeValidator(_a_number)],
             Field(None, ge=limit.minimum, description=f"{limit.scope} ({limit.unit})"),
         )
         for limit in RUN_LIMITS

@@ -170,6 +170,8 @@ def test_missing_content_type_is_accepted(service: Service) -> None:
         ({"language": "python", "code": "x", "limits": {"memory_kb": 5}}, "limits.memory_kb"),
         ({"language": "python", "code": "x", "limits": {"time_ms": -1}}, "limits.time_ms"),
         ({"language": "python", "code": "x", "limits": {"time_ms": "soon"}}, "limits.time_ms"),
+        ({"language": "python", "code": "x", "limits": {"time_ms": "100"}}, "not a string"),
+        ({"language": "python", "code": "x", "limits": {"time_ms": True}}, "or a boolean"),
         ({"language": "python", "code": "x", "surprise": 1}, "surprise"),
         ({"language": "python", "version": "", "code": "x"}, "version"),
         (
