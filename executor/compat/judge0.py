@@ -593,10 +593,11 @@ def _result(response: ExecuteResponse) -> dict[str, Any]:
         "message": run_message(response),
     }
     if status is Judge0Status.COMPILATION_ERROR:
-        # Judge0 clears the run's fields when the compile failed.
+        # Judge0 clears the run's fields when the compile failed; the compiler's words are in
+        # compile_output (this service's "see compile" names a field Judge0 does not have).
         fields.update(
             time=None, wall_time=None, memory=None, stdout=None, stderr=None, exit_code=None,
-            exit_signal=None,
+            exit_signal=None, message=None,
         )  # fmt: skip
         return fields
     killed = response.status in LIMIT_STATUSES

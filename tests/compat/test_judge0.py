@@ -161,6 +161,7 @@ def test_a_compile_error_has_its_compile_output(compat_service: Target, language
     assert result.status == judge0.Status.COMPILATION_ERROR, result
     assert "error" in (result.compile_output or "")
     assert result.stdout is None and result.time is None
+    assert result.message is None, result  # the compiler's words are in compile_output
 
 
 @only("python")
