@@ -4,6 +4,7 @@ and matplotlib (the ``rehearse`` extra) are imported when the command runs."""
 import argparse
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         submissions_per_student=args.submissions_per_student,
         seed=args.seed,
         languages=languages,
+        # Ids of this run alone: the service keeps answers by id (Idempotency-Key) for
+        # EXECUTOR_IDEMPOTENCY_TTL_S, and a second rehearsal would be answered from them.
+        id_prefix=f"{secrets.token_hex(4)}-",
     )
     shape = LoadShape(
         concurrency=args.concurrency,
@@ -162,8 +166,16 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"chart: {args.chart}")
     result: dict[str, Any] = {"summary": summary}
     if args.replicas_per_language:
-        result["plan"] = capacity_plan(args, summary, languages)
-        print_plan(console, result["plan"])
+        try:
+            result["plan"] = capacity_plan(args, summary, languages)
+        except ValueError as exc:  # a language this run measured nothing of
+            result["plan_error"] = str(exc)
+            console.print(
+                f"[yellow]no capacity plan: {exc}; give it with "
+                "--per-replica-throughput LANGUAGE=PER_S"
+            )
+        else:
+            print_plan(console, result["plan"])
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0 if summary["wrong_verdicts"] == 0 and summary["errors"] == 0 else 1

@@ -90,11 +90,15 @@ def build(
     submissions_per_student: int,
     seed: int,
     languages: tuple[str, ...] = LANGUAGES,
+    id_prefix: str = "",
 ) -> list[Submission]:
     """``students`` x ``submissions_per_student`` submissions, in submission order (round by
     round: every student's first, then every student's second, ...). Each student keeps one
     language; kinds follow KIND_SHARES; each submission has its own test input. Same seed, same
-    contest. Raises ValueError for an unknown language or a count below 1."""
+    contest. A submission's id is ``id_prefix`` then its student and round: the ids travel as
+    idempotency keys, so a rehearsal run again against the same service needs a prefix of its
+    own, or it gets the first run's answers back. Raises ValueError for an unknown language or
+    a count below 1."""
     unknown = set(languages) - set(LANGUAGES)
     if unknown or not languages:
         raise ValueError(f"languages must be among {LANGUAGES}, got {languages}")
@@ -118,7 +122,7 @@ def build(
                 expected = INTERPRETED_SYNTAX_ERROR
             submissions.append(
                 Submission(
-                    submission_id=f"s{student:04d}-{round_number:03d}",
+                    submission_id=f"{id_prefix}s{student:04d}-{round_number:03d}",
                     student=student,
                     language=language,
                     kind=kind,
